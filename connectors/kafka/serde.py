@@ -1,0 +1,209 @@
+"""Avro wiring: loads `.avsc` files by path and encodes/decodes both wire formats."""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import fastavro
+from fastavro.read import SchemaResolutionError
+from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+NAMESPACE = "engage.events"
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+CONFLUENT_MAGIC = b"\x00"
+
+
+class DecodeError(ValueError):
+    """A message is not a decodable event of the expected schema."""
+
+
+class EncodeError(ValueError):
+    """A value does not conform to the schema it is encoded with."""
+
+
+@dataclass(frozen=True)
+class AvroSchema:
+    """One parsed schema with its fingerprint and canonical form."""
+
+    name: str
+    parsed: Any
+    canonical: str
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        return bytes.fromhex(fingerprint(self.canonical, "CRC-64-AVRO"))[::-1]
+
+
+def _load_named(schema_dir: Path) -> dict[str, dict[str, Any]]:
+    raw: dict[str, dict[str, Any]] = {}
+    for path in sorted(schema_dir.glob("*/*.avsc")):
+        if path.parent.name == "history":
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        raw[f"{doc['namespace']}.{doc['name']}"] = doc
+    return raw
+
+
+class SchemaCatalog:
+    """Every schema under `schemas/`, parsed once, addressable by name and fingerprint."""
+
+    def __init__(self, schema_dir: Path = SCHEMA_DIR) -> None:
+        self._schemas: dict[str, AvroSchema] = {}
+        named: dict[str, Any] = {}
+        pending = _load_named(schema_dir)
+        # Records may reference each other by name, so parse until everything resolves.
+        while pending:
+            progressed = False
+            for name, doc in list(pending.items()):
+                try:
+                    parsed = parse_schema(doc, named_schemas=named)
+                except fastavro.schema.UnknownType:
+                    continue
+                self._schemas[name] = AvroSchema(
+                    name, parsed, to_parsing_canonical_form(parsed)
+                )
+                del pending[name]
+                progressed = True
+            if not progressed:
+                raise fastavro.schema.SchemaParseException(
+                    f"unresolvable schema references in {sorted(pending)}"
+                )
+        self._by_fingerprint = {s.fingerprint: s for s in self._schemas.values()}
+
+    def get(self, name: str) -> AvroSchema:
+        full = name if "." in name else f"{NAMESPACE}.{name}"
+        return self._schemas[full]
+
+    def by_fingerprint(self, fp: bytes) -> AvroSchema | None:
+        return self._by_fingerprint.get(fp)
+
+    def names(self) -> list[str]:
+        return sorted(self._schemas)
+
+
+def _schema_name(parsed: Any) -> str:
+    return str(parsed.get("name", "?")) if isinstance(parsed, dict) else str(parsed)
+
+
+@dataclass
+class Codec:
+    """Encodes records of one schema and decodes either wire format into it.
+
+    Args:
+        schema: the reader/writer schema of this codec.
+        catalog: resolves single-object fingerprints to writer schemas.
+        registry: optional Confluent Schema Registry adapter; when set, `encode`
+            writes the Confluent framing with the id it registered.
+    """
+
+    schema: AvroSchema
+    catalog: SchemaCatalog
+    registry: SchemaRegistryAdapter | None = None
+    _writer_cache: dict[int, Any] = field(default_factory=dict)
+
+    def encode(self, record: Mapping[str, Any]) -> bytes:
+        buf = BytesIO()
+        if self.registry is not None:
+            buf.write(CONFLUENT_MAGIC)
+            buf.write(struct.pack(">I", self.registry.schema_id(self.schema)))
+        else:
+            buf.write(SINGLE_OBJECT_MAGIC)
+            buf.write(self.schema.fingerprint)
+        try:
+            fastavro.schemaless_writer(buf, self.schema.parsed, record, strict_allow_default=True)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise EncodeError(f"{self.schema.name}: {exc}") from exc
+        return buf.getvalue()
+
+    def decode(self, data: bytes | None) -> dict[str, Any]:
+        if not data:
+            raise DecodeError("empty message")
+        writer = self._writer_schema(data)
+        offset = 10 if data[:2] == SINGLE_OBJECT_MAGIC else 5
+        try:
+            return fastavro.schemaless_reader(  # type: ignore[return-value]
+                BytesIO(data[offset:]), writer, self.schema.parsed
+            )
+        except SchemaResolutionError as exc:
+            raise DecodeError(
+                f"writer schema {_schema_name(writer)} cannot be read as "
+                f"{self.schema.name}"
+            ) from exc
+        except Exception as exc:  # fastavro raises many types on corrupt bodies
+            raise DecodeError(
+                f"undecodable {self.schema.name} body: "
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            ) from exc
+
+    def _writer_schema(self, data: bytes) -> Any:
+        if data[:2] == SINGLE_OBJECT_MAGIC and len(data) >= 10:
+            found = self.catalog.by_fingerprint(data[2:10])
+            if found is None:
+                raise DecodeError(f"unknown schema fingerprint {data[2:10].hex()}")
+            return found.parsed
+        if data[:1] == CONFLUENT_MAGIC and len(data) >= 5:
+            if self.registry is None:
+                raise DecodeError("Confluent-framed message but SCHEMA_REGISTRY_URL unset")
+            schema_id = struct.unpack(">I", data[1:5])[0]
+            if schema_id not in self._writer_cache:
+                self._writer_cache[schema_id] = self.registry.writer_schema(schema_id)
+            return self._writer_cache[schema_id]
+        raise DecodeError(f"unknown wire format (first bytes {data[:2].hex()})")
+
+
+class SchemaRegistryAdapter:
+    """Confluent Schema Registry access through confluent-kafka's client."""
+
+    def __init__(self, url: str) -> None:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        self._client = SchemaRegistryClient({"url": url})
+        self._ids: dict[str, int] = {}
+
+    def schema_id(self, schema: AvroSchema) -> int:
+        if schema.name not in self._ids:
+            from confluent_kafka.schema_registry import Schema
+
+            registered = self._client.register_schema(
+                f"{schema.name}-value", Schema(schema.canonical, "AVRO")
+            )
+            self._ids[schema.name] = int(registered)
+        return self._ids[schema.name]
+
+    def writer_schema(self, schema_id: int) -> Any:
+        found = self._client.get_schema(schema_id)
+        return parse_schema(json.loads(found.schema_str))
+
+
+class Serde:
+    """Codecs for every schema, sharing one catalog and optional registry."""
+
+    def __init__(
+        self, schema_registry_url: str | None = None, schema_dir: Path = SCHEMA_DIR
+    ) -> None:
+        self.catalog = SchemaCatalog(schema_dir)
+        self.registry = (
+            SchemaRegistryAdapter(schema_registry_url) if schema_registry_url else None
+        )
+        self._codecs: dict[str, Codec] = {}
+
+    def codec(self, schema_name: str) -> Codec:
+        if schema_name not in self._codecs:
+            self._codecs[schema_name] = Codec(
+                self.catalog.get(schema_name), self.catalog, self.registry
+            )
+        return self._codecs[schema_name]
+
+    def encode(self, schema_name: str, record: Mapping[str, Any]) -> bytes:
+        return self.codec(schema_name).encode(record)
+
+    def decode(self, schema_name: str, data: bytes | None) -> dict[str, Any]:
+        return self.codec(schema_name).decode(data)

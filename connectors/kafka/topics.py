@@ -1,0 +1,52 @@
+"""The one place that declares every topic: name, partitions, configs and value schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engage_sync.settings import KafkaSettings
+
+COMPACT = {"cleanup.policy": "compact"}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic we read or write, with the schema of its values."""
+
+    name: str
+    partitions: int
+    value_schema: str | None
+    key: str
+    config: dict[str, str] = field(default_factory=dict)
+
+
+class Topics:
+    """Topic names of one deployment (an optional prefix isolates tests and tenants)."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        p = settings.topic_prefix
+        n = settings.partitions
+        self.calls = TopicSpec(f"{p}engage.dialer.calls", n, "CallLogged", "engage_contact_id")
+        self.emails = TopicSpec(f"{p}engage.email.events", n, "EmailEvent", "engage_contact_id")
+        self.commands = TopicSpec(
+            f"{p}salesforce.commands", n, "SalesforceCommand", "parent record id"
+        )
+        self.results = TopicSpec(f"{p}salesforce.results", n, "WriteResult", "event_id")
+        self.parked = TopicSpec(
+            f"{p}engage.activities.parked", n, "ParkedActivity", "event_id", COMPACT
+        )
+        # The dead-letter topic keeps the original key and value bytes, whatever they are.
+        self.dlq = TopicSpec(f"{p}engage.dlq", n, None, "original key")
+
+    def all(self) -> list[TopicSpec]:
+        return [self.calls, self.emails, self.commands, self.results, self.parked, self.dlq]
+
+    def by_name(self, name: str) -> TopicSpec:
+        for spec in self.all():
+            if spec.name == name:
+                return spec
+        raise KeyError(f"unknown topic {name!r}; known: {[s.name for s in self.all()]}")
+
+    @property
+    def activity_inputs(self) -> dict[str, str]:
+        return {self.calls.name: "CallLogged", self.emails.name: "EmailEvent"}

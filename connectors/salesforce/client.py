@@ -1,0 +1,139 @@
+"""The Salesforce REST client: simple-salesforce over a pinned session, with classified errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError as _SSFError
+from simple_salesforce.exceptions import SalesforceExpiredSession
+
+from connectors.salesforce.auth import Authenticator, PinnedCASession
+from connectors.salesforce.errors import (
+    ErrorKind,
+    FatalError,
+    Problem,
+    classify_exception,
+    classify_response,
+    to_exception,
+)
+from engage_sync.settings import SalesforceSettings
+
+log = logging.getLogger(__name__)
+
+COLLECTION_LIMIT = 200
+
+
+class SalesforceClient:
+    """Calls the REST API; every failure leaves as a typed, classified error.
+
+    Args:
+        settings: connection and credential settings.
+    """
+
+    def __init__(self, settings: SalesforceSettings) -> None:
+        self._settings = settings
+        self._session = PinnedCASession(settings.ca_bundle)
+        self._auth = Authenticator(settings, self._session)
+        self._sf: Salesforce | None = None
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.api_usage: tuple[int, int] | None = None
+
+    def connect(self) -> SalesforceClient:
+        token = self._auth.token()
+        self._sf = Salesforce(
+            instance_url=token.instance_url,
+            session_id=token.access_token.get_secret_value(),
+            session=self._session,
+            version=self._settings.api_version,
+        )
+        return self
+
+    @property
+    def sf(self) -> Salesforce:
+        if self._sf is None:
+            self.connect()
+        assert self._sf is not None
+        return self._sf
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One REST call (relative to /services/data/vXX.X/), refreshing an expired token once."""
+        for attempt in (1, 2):
+            try:
+                return self._call(method, path, **kwargs)
+            except SalesforceExpiredSession as exc:
+                if attempt == 2 or not self._auth.can_refresh:
+                    raise FatalError(
+                        Problem(
+                            ErrorKind.FATAL,
+                            "INVALID_SESSION_ID",
+                            "the Salesforce session expired and cannot be refreshed: "
+                            + (
+                                "SALESFORCE_ACCESS_TOKEN is a bare token; use the JWT "
+                                "flow (SALESFORCE_PRIVATE_KEY_FILE) for long-running "
+                                "processes"
+                                if not self._auth.can_refresh
+                                else str(exc.content)[:200]
+                            ),
+                            status=401,
+                        )
+                    ) from None
+                log.info("Salesforce session expired; re-authenticating")
+                self.connect()
+        raise AssertionError("unreachable")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self._settings.timeout_seconds)
+        sf = self.sf
+        try:
+            return sf.restful(path, method=method, **kwargs)
+        except SalesforceExpiredSession:
+            raise
+        except _SSFError as exc:
+            raise to_exception(classify_response(exc.status, exc.content)) from None
+        except requests.RequestException as exc:
+            raise to_exception(classify_exception(exc)) from None
+        finally:
+            self.calls += 1
+            usage = sf.api_usage.get("api-usage")
+            if usage is not None:
+                self.api_usage = (int(usage.used), int(usage.total))
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        return self.request("GET", f"sobjects/{sobject}/describe")  # type: ignore[no-any-return]
+
+    def upsert_collection(
+        self, sobject: str, external_id_field: str, records: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Upsert up to 200 records of one type by external id; one answer per record, in order."""
+        if len(records) > COLLECTION_LIMIT:
+            raise ValueError(f"at most {COLLECTION_LIMIT} records per collection call")
+        body = {
+            "allOrNone": False,
+            "records": [{"attributes": {"type": sobject}} | dict(r) for r in records],
+        }
+        answer = self.request(
+            "PATCH", f"composite/sobjects/{sobject}/{external_id_field}", json=body
+        )
+        if not isinstance(answer, list) or len(answer) != len(records):
+            raise to_exception(
+                Problem(ErrorKind.RETRIABLE, "BAD_ANSWER", f"unexpected answer {answer!r:.200}")
+            )
+        return answer
+
+    def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
+        answer = self.request("GET", "query", params={"q": soql})
+        while True:
+            yield from answer.get("records", [])
+            next_url = answer.get("nextRecordsUrl")
+            if not next_url:
+                return
+            answer = self.request("GET", next_url.split(f"/v{self._settings.api_version}/", 1)[1])
+
+    def limits(self) -> dict[str, Any]:
+        return self.request("GET", "limits/")  # type: ignore[no-any-return]

@@ -1,0 +1,295 @@
+"""The Salesforce writer: a batch sink that upserts commands and commits offsets only after Salesforce answered."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from connectors.kafka import clients
+from connectors.kafka.deadletter import DeadLetters, Origin
+from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.topics import Topics
+from connectors.salesforce import policy
+from connectors.salesforce.client import COLLECTION_LIMIT, SalesforceClient
+from connectors.salesforce.contract import TaskContract
+from connectors.salesforce.errors import (
+    ErrorKind,
+    Problem,
+    RetriableError,
+    ThrottledError,
+    classify_record_error,
+)
+from engage_sync.settings import KafkaSettings, WriterSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WriterStats:
+    """Counters an operator (and `up`'s status line) cares about."""
+
+    commands: int = 0
+    written: int = 0
+    created: int = 0
+    failed: int = 0
+    dead_letters: int = 0
+    retries: int = 0
+    throttled: int = 0
+    batches: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Pending:
+    """One decoded command waiting for Salesforce's answer."""
+
+    origin: Origin
+    command: dict[str, Any]
+    result: dict[str, Any] | None = None
+
+
+class Backoff:
+    """Exponential backoff with full jitter and a cap."""
+
+    def __init__(self, base: float = 0.2, cap: float = 30.0) -> None:
+        self.base, self.cap, self.attempt = base, cap, 0
+
+    def next(self) -> float:
+        self.attempt += 1
+        return random.uniform(0, min(self.cap, self.base * 2 ** self.attempt))  # noqa: S311
+
+
+class SalesforceWriter:
+    """Consumes `salesforce.commands` and writes them, at least once and idempotently."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: WriterSettings,
+        client: SalesforceClient,
+        on_batch: Callable[[WriterStats], None] | None = None,
+    ) -> None:
+        self.kafka, self.settings, self.client = kafka, settings, client
+        self.topics = Topics(kafka)
+        self.serde = Serde(kafka.schema_registry_url)
+        self.stats = WriterStats()
+        self.stop_event = threading.Event()
+        self._on_batch = on_batch
+        self._consumer: Consumer | None = None
+        self._producer = clients.AckingProducer(kafka)
+        self._dlq = DeadLetters(self._producer, self.topics.dlq.name)
+        self.contract: TaskContract | None = None
+
+    def start(self) -> None:
+        clients.ensure_topics(self.kafka, self.topics.all())
+        self.client.connect()
+        self.contract = TaskContract.from_describe(self.client.describe("Task"))
+        self._consumer = clients.consumer(self.kafka, self.kafka.group("writer"))
+        self._consumer.subscribe([self.topics.commands.name])
+
+    def run(self) -> None:
+        """Process batches until `stop_event` is set; then leave the group cleanly."""
+        if self._consumer is None:
+            self.start()
+        assert self._consumer is not None
+        try:
+            while not self.stop_event.is_set():
+                batch = self._collect()
+                if batch:
+                    self.process(batch)
+        finally:
+            self._consumer.close()
+
+    def _collect(self) -> list[Message]:
+        assert self._consumer is not None
+        batch: list[Message] = []
+        deadline: float | None = None
+        while len(batch) < self.settings.batch_size and not self.stop_event.is_set():
+            timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
+            msgs = self._consumer.consume(self.settings.batch_size - len(batch), timeout)
+            for msg in msgs:
+                if msg.error():
+                    log.warning("consumer error: %s", msg.error())
+                    continue
+                batch.append(msg)
+            if batch and deadline is None:
+                deadline = time.monotonic() + self.settings.linger_ms / 1000
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        return batch
+
+    def process(self, messages: Sequence[Message]) -> None:
+        """Write one batch, publish every outcome, then commit its offsets."""
+        pending: list[Pending] = []
+        for msg in messages:
+            origin = Origin(
+                msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                msg.timestamp()[1],
+            )
+            try:
+                command = self.serde.decode("SalesforceCommand", msg.value())
+                policy.check(command)
+            except DecodeError as exc:
+                self._dead_letter(origin, exc, "undecodable-command")
+                continue
+            except policy.PolicyRefusal as exc:
+                self._dead_letter(origin, exc, "policy-refused")
+                item = Pending(origin, command)
+                item.result = _result(command, False, "policy-refused", str(exc))
+                self._publish(item)
+                continue
+            pending.append(Pending(origin, command))
+        self.stats.commands += len(messages)
+        groups: dict[tuple[str, str], list[Pending]] = defaultdict(list)
+        for item in pending:
+            cmd = item.command
+            groups[(cmd["sobject"], cmd["external_id_field"])].append(item)
+        for (sobject, ext_field), items in groups.items():
+            self._upsert_all(sobject, ext_field, items)
+        for item in pending:
+            self._publish(item)
+        self._producer.flush()
+        self._commit(messages)
+        self.stats.batches += 1
+        self.stats.batch_sizes.append(len(messages))
+        if self._on_batch:
+            self._on_batch(self.stats)
+
+    def _upsert_all(self, sobject: str, ext_field: str, items: list[Pending]) -> None:
+        # The same key twice in one call is refused (DUPLICATE_EXTERNAL_ID): send the last one.
+        by_key: dict[str, list[Pending]] = defaultdict(list)
+        for item in items:
+            by_key[str(item.command["fields"][ext_field])].append(item)
+        todo = [group[-1] for group in by_key.values()]
+        for start in range(0, len(todo), COLLECTION_LIMIT):
+            self._upsert_chunk(sobject, ext_field, todo[start : start + COLLECTION_LIMIT])
+        for group in by_key.values():
+            for twin in group[:-1]:
+                twin.result = dict(group[-1].result or {}) | {"event_id": twin.command["command_id"]}
+
+    def _upsert_chunk(self, sobject: str, ext_field: str, chunk: list[Pending]) -> None:
+        assert self.contract is not None
+        bodies = {id(item): self.contract.prepare(item.command["fields"]) for item in chunk}
+        backoff = Backoff(cap=self.settings.max_retry_seconds)
+        todo = list(chunk)
+        while todo:
+            try:
+                answers = self.client.upsert_collection(
+                    sobject, ext_field, [bodies[id(item)] for item in todo]
+                )
+            except ThrottledError as exc:
+                self.stats.throttled += 1
+                self._wait(max(5.0, backoff.next()), exc.problem)
+                continue
+            except RetriableError as exc:
+                self.stats.retries += 1
+                self._wait(backoff.next(), exc.problem)
+                continue
+            retry: list[Pending] = []
+            for item, answer in zip(todo, answers, strict=True):
+                if answer.get("success"):
+                    item.result = _result(
+                        item.command, True, "OK", None, answer.get("id"), answer.get("created")
+                    )
+                    continue
+                problem = classify_record_error((answer.get("errors") or [{}])[0])
+                if self.contract.is_create_only_refusal(problem):
+                    bodies[id(item)] = {
+                        k: v for k, v in bodies[id(item)].items()
+                        if k not in self.contract.create_only
+                    }
+                    retry.append(item)
+                elif problem.kind in (ErrorKind.RETRIABLE, ErrorKind.THROTTLED):
+                    retry.append(item)
+                else:
+                    item.result = _result(
+                        item.command, False, problem.code, problem.message, fields=problem.fields
+                    )
+                    self._dead_letter(item.origin, f"{problem.code}: {problem.message}", problem.code)
+            if retry and any(
+                not self.contract.is_create_only_refusal(
+                    classify_record_error((a.get("errors") or [{}])[0])
+                )
+                for i, a in zip(todo, answers, strict=True)
+                if i in retry
+            ):
+                self.stats.retries += 1
+                self._wait(backoff.next(), None)
+            todo = retry
+
+    def _wait(self, seconds: float, problem: Problem | None) -> None:
+        """Back off without leaving the group: pause fetching and keep polling."""
+        if problem is not None:
+            log.warning("Salesforce %s (%s); retrying in %.1fs", problem.code, problem.message[:120], seconds)
+        assert self._consumer is not None
+        assignment = self._consumer.assignment()
+        self._consumer.pause(assignment)
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                self._consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+        finally:
+            self._consumer.resume(self._consumer.assignment())
+
+    def _publish(self, item: Pending) -> None:
+        result = item.result
+        if result is None:
+            return
+        if result["success"]:
+            self.stats.written += 1
+            self.stats.created += bool(result.get("created"))
+        else:
+            self.stats.failed += 1
+        self._producer.produce(
+            self.topics.results.name,
+            self.serde.encode("WriteResult", result),
+            key=result["event_id"].encode(),
+        )
+
+    def _dead_letter(self, origin: Origin, error: BaseException | str, reason: str) -> None:
+        self.stats.dead_letters += 1
+        self._dlq.send(origin, error, reason)
+
+    def _commit(self, messages: Sequence[Message]) -> None:
+        assert self._consumer is not None
+        last: dict[tuple[str, int], int] = {}
+        for msg in messages:
+            key = (msg.topic(), msg.partition())
+            last[key] = max(last.get(key, -1), msg.offset())
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except Exception as exc:  # partitions revoked mid-batch: the new owner redoes them
+            log.warning("offset commit failed (%s); the batch will be redelivered", exc)
+
+
+def _result(
+    command: dict[str, Any],
+    success: bool,
+    status: str,
+    message: str | None,
+    salesforce_id: str | None = None,
+    created: bool | None = None,
+    fields: Sequence[str] = (),
+) -> dict[str, Any]:
+    return {
+        "event_id": command["command_id"],
+        "object": command["sobject"],
+        "operation": command["operation"],
+        "success": success,
+        "salesforce_id": salesforce_id,
+        "created": created,
+        "status_code": status,
+        "message": message,
+        "fields": list(fields),
+        "written_at": datetime.now(UTC),
+    }

@@ -1,0 +1,154 @@
+"""The `engage-sync` command: one entry point for every process and operator task."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engage_sync.settings import (
+    ConfigError,
+    KafkaSettings,
+    SalesforceSettings,
+    SandboxSettings,
+    WorkerSettings,
+    WriterSettings,
+    load,
+)
+
+app = typer.Typer(
+    help="Keep Engage and Salesforce in sync through Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"engage-sync: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def up(
+    duration: Annotated[
+        float | None, typer.Option(help="Stop by itself after this many seconds.")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="Demo events per second.")] = 20.0,
+    data_dir: Annotated[Path, typer.Option(help="Where logs and the sandbox live.")] = Path(
+        ".engage-sync"
+    ),
+) -> None:
+    """Run the whole pipeline locally with demo traffic and a live status (Ctrl-C stops it)."""
+    from engage_sync.up import run_up
+
+    _logging("WARNING")
+    run_up(data_dir=data_dir, duration=duration, rate=rate)
+
+
+@app.command()
+def worker() -> None:
+    """Run the Faust agents (activity events -> Salesforce commands)."""
+    from streams.app import run_worker
+
+    _logging()
+    kafka = load(KafkaSettings)
+    kafka.require_bootstrap()
+    run_worker(kafka, load(WorkerSettings))
+
+
+@app.command()
+def writer() -> None:
+    """Run the Salesforce writer (commands -> Salesforce, results -> Kafka)."""
+    from connectors.salesforce.client import SalesforceClient
+    from connectors.salesforce.errors import SalesforceError
+    from connectors.salesforce.writer import SalesforceWriter
+
+    _logging()
+    kafka = load(KafkaSettings)
+    kafka.require_bootstrap()
+    sink = SalesforceWriter(kafka, load(WriterSettings), SalesforceClient(load(SalesforceSettings)))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sink.stop_event.set())
+    try:
+        sink.start()
+        sink.run()
+    except SalesforceError as exc:
+        _fail(f"writer stopped: {exc.problem.message}", 3)
+    s = sink.stats
+    logging.getLogger("engage_sync.writer").info(
+        "stopped: %d commands, %d written, %d failed", s.commands, s.written, s.failed
+    )
+
+
+@app.command()
+def sandbox() -> None:
+    """Run the local Salesforce sandbox org over HTTPS (settings from SANDBOX_* env vars)."""
+    from sandbox.org import serve
+
+    _logging()
+    s = load(SandboxSettings)
+    serve(
+        s.data_dir,
+        s.host,
+        s.port,
+        daily_api_limit=s.daily_api_limit,
+        page_size=s.page_size,
+        seed_demo=s.seed_demo,
+    )
+
+
+@app.command()
+def produce(
+    topic: Annotated[str, typer.Argument(help="Topic, e.g. engage.dialer.calls")],
+    file: Annotated[typer.FileText, typer.Argument(help="JSON lines, one event each ('-' = stdin)")],
+) -> None:
+    """Publish JSON lines as Avro events; any invalid line and nothing is published."""
+    from engage_sync.produce import publish
+
+    kafka = load(KafkaSettings)
+    kafka.require_bootstrap()
+    try:
+        sent, errors = publish(kafka, topic, file)
+    except (KeyError, ValueError) as exc:
+        _fail(str(exc).strip("'\""))
+        return
+    if errors:
+        for err in errors:
+            typer.echo(f"line {err.line}: {err.message}", err=True)
+        _fail(f"{len(errors)} invalid line(s); nothing was published", 1)
+    typer.echo(f"published {sent} event(s) to {topic}")
+
+
+@app.command("topics")
+def create_topics() -> None:
+    """Create every topic the pipeline uses (missing ones only)."""
+    from connectors.kafka.clients import ensure_topics
+    from connectors.kafka.topics import Topics
+
+    kafka = load(KafkaSettings)
+    kafka.require_bootstrap()
+    created = ensure_topics(kafka, Topics(kafka).all())
+    typer.echo(f"created: {', '.join(created) if created else 'nothing (all exist)'}")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        typer.echo(exc.code, err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Typed settings, one class per boundary, read from env (and secret files) and validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRETS_DIR_ENV = "ENGAGE_SYNC_SECRETS_DIR"
+
+
+class ConfigError(SystemExit):
+    """A setting is wrong; the message is one line that names the fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"engage-sync: configuration error: {message}")
+        self.message = message
+
+
+def _secrets_dir() -> str | None:
+    path = os.environ.get(SECRETS_DIR_ENV, "/run/secrets")
+    return path if Path(path).is_dir() else None
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+
+class KafkaSettings(_Base):
+    """Where Kafka is and how our topics and groups are named."""
+
+    bootstrap_servers: str | None = Field(None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    topic_prefix: str = Field("", alias="KAFKA_TOPIC_PREFIX")
+    group_prefix: str = Field("engage-sync", alias="KAFKA_GROUP_PREFIX")
+    partitions: int = Field(4, ge=1, le=1000, alias="KAFKA_TOPIC_PARTITIONS")
+    replication_factor: int = Field(1, ge=1, le=10, alias="KAFKA_REPLICATION_FACTOR")
+    session_timeout_ms: int = Field(10_000, ge=1000, alias="KAFKA_SESSION_TIMEOUT_MS")
+    schema_registry_url: str | None = Field(None, alias="SCHEMA_REGISTRY_URL")
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        for part in value.split(","):
+            if not re.fullmatch(r"[\w.\-\[\]:]+:\d{1,5}", part.strip()):
+                raise ValueError(f"'{part}' is not host:port (e.g. localhost:9092)")
+        return value
+
+    def require_bootstrap(self) -> str:
+        if not self.bootstrap_servers:
+            raise ConfigError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set: set it to host:port of your Kafka "
+                "brokers (or use `engage-sync up`, which starts an embedded broker)"
+            )
+        return self.bootstrap_servers
+
+    def group(self, role: str) -> str:
+        return f"{self.group_prefix}.{role}"
+
+
+class SalesforceSettings(_Base):
+    """How to reach and authenticate to the Salesforce org."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, secrets_dir=_secrets_dir()
+    )
+
+    instance_url: str | None = Field(None, alias="SALESFORCE_INSTANCE_URL")
+    access_token: SecretStr | None = Field(None, alias="SALESFORCE_ACCESS_TOKEN")
+    login_url: str | None = Field(None, alias="SALESFORCE_LOGIN_URL")
+    client_id: str | None = Field(None, alias="SALESFORCE_CLIENT_ID")
+    client_secret: SecretStr | None = Field(None, alias="SALESFORCE_CLIENT_SECRET")
+    username: str | None = Field(None, alias="SALESFORCE_USERNAME")
+    password: SecretStr | None = Field(None, alias="SALESFORCE_PASSWORD")
+    private_key_file: Path | None = Field(None, alias="SALESFORCE_PRIVATE_KEY_FILE")
+    api_version: str = Field("59.0", alias="SALESFORCE_API_VERSION")
+    ca_bundle: Path | None = Field(None, alias="SALESFORCE_CA_BUNDLE")
+    timeout_seconds: float = Field(60.0, gt=0, alias="SALESFORCE_TIMEOUT_SECONDS")
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        value = value.removeprefix("v")
+        if not re.fullmatch(r"\d{2}\.0", value) or float(value) < 46:
+            raise ValueError("must look like 59.0 (46.0 or newer: collections upsert)")
+        return value
+
+    @field_validator("instance_url", "login_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (Salesforce only speaks HTTPS)")
+        return value.rstrip("/")
+
+    @field_validator("ca_bundle", "private_key_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _one_auth_flow(self) -> SalesforceSettings:
+        if self.access_token is not None:
+            if self.instance_url is None:
+                raise ValueError(
+                    "SALESFORCE_ACCESS_TOKEN needs SALESFORCE_INSTANCE_URL as well"
+                )
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("SALESFORCE_LOGIN_URL", self.login_url),
+                ("SALESFORCE_CLIENT_ID", self.client_id),
+                ("SALESFORCE_USERNAME", self.username),
+            )
+            if not value
+        ]
+        if missing or (self.private_key_file is None and self.password is None):
+            raise ValueError(
+                "no Salesforce credentials: set SALESFORCE_INSTANCE_URL + "
+                "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID, "
+                "SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY_FILE (JWT) or "
+                "SALESFORCE_PASSWORD + SALESFORCE_CLIENT_SECRET"
+            )
+        return self
+
+    @property
+    def flow(self) -> str:
+        if self.access_token is not None:
+            return "token"
+        return "jwt" if self.private_key_file is not None else "password"
+
+
+class WriterSettings(_Base):
+    """Batching of the Salesforce writer."""
+
+    batch_size: int = Field(200, ge=1, le=200, alias="WRITER_BATCH_SIZE")
+    linger_ms: int = Field(250, ge=0, le=60_000, alias="WRITER_LINGER_MS")
+    max_retry_seconds: float = Field(30.0, gt=0, alias="WRITER_MAX_BACKOFF_SECONDS")
+
+
+class WorkerSettings(_Base):
+    """Batching of the Faust activity worker."""
+
+    batch_size: int = Field(1000, ge=1, le=100_000, alias="WORKER_BATCH_SIZE")
+    batch_within_ms: int = Field(50, ge=1, le=60_000, alias="WORKER_BATCH_WITHIN_MS")
+    loglevel: str = Field("WARNING", alias="WORKER_LOGLEVEL")
+
+
+class SandboxSettings(_Base):
+    """The local Salesforce sandbox org."""
+
+    data_dir: Path = Field(Path(".engage-sync/sandbox"), alias="SANDBOX_DATA_DIR")
+    host: str = Field("127.0.0.1", alias="SANDBOX_HOST")
+    port: int = Field(8443, ge=0, le=65535, alias="SANDBOX_PORT")
+    daily_api_limit: int = Field(5_000_000, ge=1, alias="SANDBOX_DAILY_API_LIMIT")
+    page_size: int = Field(2000, ge=1, le=2000, alias="SANDBOX_PAGE_SIZE")
+    seed_demo: bool = Field(False, alias="SANDBOX_SEED_DEMO")
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load(cls: type[S], **overrides: Any) -> S:
+    """Build a settings class, turning validation errors into one clear line."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p != "__root__"]
+        where = _alias_for(cls, loc[0]) if loc else cls.__name__
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {message}") from None
+
+
+def _alias_for(cls: type[BaseSettings], name: str) -> str:
+    field = cls.model_fields.get(name)
+    return field.alias if field is not None and field.alias else name

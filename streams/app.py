@@ -1,0 +1,53 @@
+"""The Faust application: run it with `engage-sync worker` (settings from env)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import faust
+
+from connectors.kafka import clients
+from connectors.kafka.serde import Serde
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings, WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
+    """Build the app with every agent registered; nothing connects until it starts."""
+    from streams.activity.agents import register as register_activity
+
+    bootstrap = kafka.require_bootstrap()
+    datadir = Path(tempfile.gettempdir()) / "engage-sync-faust" / kafka.group("worker")
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        kafka.group("worker"),
+        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        key_serializer="raw",
+        value_serializer="raw",
+        store="memory://",
+        web_enabled=False,
+        datadir=datadir,
+        topic_partitions=kafka.partitions,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=kafka.session_timeout_ms / 1000,
+        broker_heartbeat_interval=max(0.5, kafka.session_timeout_ms / 6000),
+        broker_commit_interval=1.0,
+        # Our own processing guarantee: acks after Kafka confirmed every output (see agents).
+        processing_guarantee="at_least_once",
+        stream_buffer_maxsize=max(4096, worker.batch_size * 2),
+    )
+    topics = Topics(kafka)
+    producer = clients.AckingProducer(kafka)
+    register_activity(app, topics, Serde(kafka.schema_registry_url), producer, worker)
+    return app
+
+
+def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
+    """Create missing topics, then run the Faust worker until SIGTERM/SIGINT."""
+    clients.ensure_topics(kafka, Topics(kafka).all())
+    app = create_app(kafka, worker)
+    faust.Worker(app, loglevel=worker.loglevel, quiet=True).execute_from_commandline()

@@ -1,0 +1,159 @@
+"""Shared fixtures: one Kafka broker per session, fresh topic namespaces, the sandbox org, processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from connectors.kafka.clients import ensure_topics
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """KAFKA_BOOTSTRAP_SERVERS if set; else testcontainers' Kafka where Docker answers; else Tansu."""
+    env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if env:
+        yield env
+        return
+    if _docker_engine_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as kafka:
+            yield kafka.get_bootstrap_server()
+        return
+    from connectors.kafka.embedded import EmbeddedBroker
+
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log) as broker:
+        yield broker.bootstrap
+
+
+@pytest.fixture
+def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
+    """A fresh namespace of topics and groups for one test, with its topics created."""
+    ns = f"t{uuid.uuid4().hex[:10]}"
+    settings = KafkaSettings(
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        KAFKA_TOPIC_PREFIX=f"{ns}.",
+        KAFKA_GROUP_PREFIX=ns,
+        KAFKA_TOPIC_PARTITIONS=4,
+        KAFKA_SESSION_TIMEOUT_MS=6000,
+    )
+    ensure_topics(settings, Topics(settings).all())
+    return settings
+
+
+def kafka_env(settings: KafkaSettings) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
+        "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
+        "KAFKA_GROUP_PREFIX": settings.group_prefix,
+        "KAFKA_TOPIC_PARTITIONS": str(settings.partitions),
+        "KAFKA_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+    }
+
+
+@pytest.fixture
+def sandbox_org(tmp_path: Path) -> Iterator[object]:
+    from sandbox.org import SandboxOrg
+
+    org = SandboxOrg(tmp_path / "org", page_size=2000)
+    org.start()
+    try:
+        yield org
+    finally:
+        org.stop()
+
+
+def salesforce_env(org: object) -> dict[str, str]:
+    """JWT-bearer credentials of the sandbox's integration user, trusting its private CA."""
+    creds = org.credentials  # type: ignore[attr-defined]
+    return {
+        "SALESFORCE_LOGIN_URL": org.url,  # type: ignore[attr-defined]
+        "SALESFORCE_CLIENT_ID": creds.client_id,
+        "SALESFORCE_USERNAME": creds.username,
+        "SALESFORCE_PRIVATE_KEY_FILE": str(creds.private_key_path),
+        "SALESFORCE_CA_BUNDLE": str(org.ca_path),  # type: ignore[attr-defined]
+    }
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@dataclass
+class Processes:
+    """Starts `engage-sync` subcommands as real processes; kills leftovers at teardown."""
+
+    tmp: Path
+    running: list[Proc] = field(default_factory=list)
+
+    def start(self, command: str, env: dict[str, str], name: str | None = None) -> Proc:
+        name = name or f"{command}-{len(self.running)}"
+        log = self.tmp / f"{name}.log"
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "engage_sync.cli", command],
+            env=os.environ | {"PYTHONUNBUFFERED": "1"} | env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        proc = Proc(name, popen, log)
+        self.running.append(proc)
+        return proc
+
+    def stop(self, proc: Proc, timeout: float = 30) -> int:
+        if proc.popen.poll() is None:
+            proc.popen.send_signal(signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait()
+        return proc.popen.returncode
+
+    def kill9(self, proc: Proc) -> None:
+        proc.popen.kill()
+        proc.popen.wait()
+
+    def stop_all(self) -> None:
+        for proc in self.running:
+            self.stop(proc, timeout=15)
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Processes]:
+    procs = Processes(tmp_path)
+    try:
+        yield procs
+    finally:
+        procs.stop_all()

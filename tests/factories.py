@@ -1,0 +1,106 @@
+"""Factories for decoded Engage events, shaped as fastavro returns them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Final
+
+DEFAULT_OCCURRED_AT: Final = datetime(2024, 5, 14, 9, 30, tzinfo=UTC)
+DEFAULT_SALESFORCE_ID: Final = "003000000000001AAA"
+
+_CONTACT_FIELDS: Final = frozenset(
+    {
+        "engage_contact_id",
+        "salesforce_id",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "company",
+        "title",
+    }
+)
+_CALL_FIELDS: Final = frozenset(
+    {
+        "event_id",
+        "occurred_at",
+        "user_id",
+        "contact",
+        "subject",
+        "call_result",
+        "sentiment",
+        "comments",
+        "voicemail_title",
+        "recording_url",
+        "duration_seconds",
+    }
+)
+_EMAIL_FIELDS: Final = frozenset(
+    {
+        "event_id",
+        "occurred_at",
+        "user_id",
+        "contact",
+        "event_type",
+        "email_subject",
+        "link_text",
+        "body",
+    }
+)
+
+
+def _check_fields(
+    record: str, allowed: frozenset[str], overrides: dict[str, Any]
+) -> None:
+    unknown = sorted(set(overrides) - allowed)
+    if unknown:
+        raise TypeError(f"{record} has no field(s): {', '.join(unknown)}")
+
+
+def contact_ref(**overrides: Any) -> dict[str, Any]:
+    """Return a decoded ContactRef linked to a Salesforce Contact."""
+    _check_fields("ContactRef", _CONTACT_FIELDS, overrides)
+    return {
+        "engage_contact_id": "engage-contact-1",
+        "salesforce_id": DEFAULT_SALESFORCE_ID,
+        "email": "ada.lovelace@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "phone": "+14155550100",
+        "company": "Analytical Engines Ltd",
+        "title": "Head of Research",
+    } | overrides
+
+
+def call_event(**overrides: Any) -> dict[str, Any]:
+    """Return a decoded CallLogged: a 2m05s direct-line call with no extras."""
+    _check_fields("CallLogged", _CALL_FIELDS, overrides)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": DEFAULT_OCCURRED_AT,
+        "user_id": "engage-user-1",
+        "contact": contact_ref(),
+        "subject": "Discovery call",
+        "call_result": "CONNECTED_DIRECT_LINE",
+        "sentiment": None,
+        "comments": None,
+        "voicemail_title": None,
+        "recording_url": None,
+        "duration_seconds": 125,
+    } | overrides
+
+
+def email_event(**overrides: Any) -> dict[str, Any]:
+    """Return a decoded EmailEvent: an email opened, with no link text or body."""
+    _check_fields("EmailEvent", _EMAIL_FIELDS, overrides)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": DEFAULT_OCCURRED_AT,
+        "user_id": "engage-user-1",
+        "contact": contact_ref(),
+        "event_type": "OPENED",
+        "email_subject": "Quick question about your Q3 plans",
+        "link_text": None,
+        "body": None,
+    } | overrides

@@ -1,0 +1,67 @@
+"""Reading whole topics in tests (by fetching, since the embedded broker's end offsets can be wrong)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from engage_sync.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+    timestamp_ms: int
+
+
+def read_topic(
+    settings: KafkaSettings,
+    topic: str,
+    expect: int | None = None,
+    idle: float = 2.0,
+    timeout: float = 90.0,
+) -> list[Record]:
+    """Read a topic from the start until `expect` records arrived (or, without it, until idle)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "unused-test-reader",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        consumer.assign(
+            [TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions]
+        )
+        records: list[Record] = []
+        deadline = time.monotonic() + timeout
+        last_seen = time.monotonic()
+        while time.monotonic() < deadline:
+            if expect is not None and len(records) >= expect:
+                # Linger briefly so a surplus (a duplicate) would be seen too.
+                if time.monotonic() - last_seen > min(idle, 1.0):
+                    break
+            elif expect is None and time.monotonic() - last_seen > idle:
+                break
+            for msg in consumer.consume(500, 0.2):
+                if msg.error():
+                    continue
+                last_seen = time.monotonic()
+                records.append(
+                    Record(
+                        msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                        dict((k, v or b"") for k, v in (msg.headers() or [])),
+                        msg.timestamp()[1],
+                    )
+                )
+        return records
+    finally:
+        consumer.close()

@@ -1,0 +1,23 @@
+"""Wait on conditions with deadlines instead of sleeping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(
+    probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.25, what: str = "condition"
+) -> T:
+    """Return the first truthy value of `probe()`, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
