@@ -1,0 +1,64 @@
+"""Live counts for `engage-sync up`, read from the topics themselves (fetches, not end offsets)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+
+
+class TopicCounter(threading.Thread):
+    """Counts every record of the pipeline's topics, and successful writes in the results."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        super().__init__(name="status-counter", daemon=True)
+        self.topics = Topics(kafka)
+        self.serde = Serde(kafka.schema_registry_url)
+        self.counts: Counter[str] = Counter()
+        self.stop_event = threading.Event()
+        self._consumer = Consumer(
+            {"bootstrap.servers": kafka.bootstrap_servers, "group.id": f"{kafka.group_prefix}.status",
+             "enable.auto.commit": False}
+        )
+
+    def run(self) -> None:
+        names = [s.name for s in self.topics.all()]
+        meta = self._consumer.list_topics(timeout=10).topics
+        self._consumer.assign(
+            [TopicPartition(n, p, OFFSET_BEGINNING) for n in names if n in meta for p in meta[n].partitions]
+        )
+        try:
+            while not self.stop_event.is_set():
+                for msg in self._consumer.consume(1000, 0.3):
+                    if msg.error():
+                        continue
+                    self._count(msg.topic(), msg.value())
+        finally:
+            self._consumer.close()
+
+    def _count(self, topic: str, value: bytes | None) -> None:
+        t = self.topics
+        self.counts[topic] += 1
+        if topic == t.results.name:
+            try:
+                result = self.serde.decode("WriteResult", value)
+            except DecodeError:
+                return
+            self.counts["written" if result["success"] else "failed"] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        t, c = self.topics, self.counts
+        return {
+            "events in": c[t.calls.name] + c[t.emails.name],
+            "Task commands": c[t.commands.name],
+            "Tasks written": c["written"],
+            "writes refused": c["failed"],
+            "parked (not linked)": c[t.parked.name],
+            "dead letters": c[t.dlq.name],
+        }

@@ -1,0 +1,183 @@
+"""`engage-sync up`: broker, sandbox org, worker and writer as child processes, demo traffic, live status."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from connectors.kafka.clients import ensure_topics
+from connectors.kafka.embedded import EmbeddedBroker, free_port
+from connectors.kafka.topics import Topics
+from engage_sync.demo import DemoTraffic
+from engage_sync.settings import KafkaSettings, load
+from engage_sync.status import TopicCounter
+
+
+@dataclass
+class Child:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+class Children:
+    """Our own child processes, each in its own session so Ctrl-C reaches only us."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: list[Child] = []
+
+    def start(self, command: str, env: dict[str, str]) -> Child:
+        log = self.logs / f"{command}.log"
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "engage_sync.cli", command],
+            env=os.environ | {"PYTHONUNBUFFERED": "1"} | env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        child = Child(command, popen, log)
+        self.running.append(child)
+        return child
+
+    def dead(self) -> Child | None:
+        return next((c for c in self.running if c.popen.poll() is not None), None)
+
+    def stop_all(self, timeout: float = 20.0) -> None:
+        for child in reversed(self.running):
+            if child.popen.poll() is None:
+                child.popen.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in self.running:
+            try:
+                child.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.popen.kill()
+                child.popen.wait()
+
+
+def _wait_for_sandbox(
+    data_dir: Path, url: str, child: Child, timeout: float = 60.0
+) -> dict[str, str]:
+    from sandbox.admin import SandboxAdmin
+
+    creds_file = data_dir / "credentials.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.popen.poll() is not None:
+            raise SystemExit(f"engage-sync: the sandbox org failed to start; see {child.log}")
+        if creds_file.exists() and (data_dir / "ca.pem").exists():
+            try:
+                SandboxAdmin(url, data_dir / "ca.pem").stats()
+                return dict(json.loads(creds_file.read_text())) | {"instance_url": url}
+            except Exception:  # noqa: S110 - still starting
+                pass
+        time.sleep(0.2)
+    raise SystemExit(f"engage-sync: the sandbox org did not answer in {timeout:.0f}s; see {child.log}")
+
+
+def _table(snapshot: dict[str, object], header: str) -> Table:
+    table = Table(title=header, title_justify="left", show_header=False, box=None)
+    table.add_column(style="bold cyan")
+    table.add_column(justify="right")
+    for name, value in snapshot.items():
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
+    return table
+
+
+def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
+    from sandbox.admin import SandboxAdmin
+
+    console = Console()
+    data_dir = data_dir.resolve()
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    kafka = load(KafkaSettings)
+    broker: EmbeddedBroker | None = None
+    if not kafka.bootstrap_servers:
+        broker = EmbeddedBroker(log_path=logs / "broker.log").start()
+        kafka = kafka.model_copy(update={"bootstrap_servers": broker.bootstrap})
+        console.print(
+            f"[yellow]Embedded Tansu broker at {broker.bootstrap}: it keeps everything in "
+            "memory, so each `up` starts from empty topics and re-applies the demo "
+            "settings. Set KAFKA_BOOTSTRAP_SERVERS to use a real Kafka.[/]"
+        )
+    ensure_topics(kafka, Topics(kafka).all())
+    children = Children(logs)
+    sandbox_dir = data_dir / "sandbox"
+    try:
+        port = free_port()
+        sandbox_child = children.start(
+            "sandbox",
+            {"SANDBOX_DATA_DIR": str(sandbox_dir), "SANDBOX_PORT": str(port),
+             "SANDBOX_SEED_DEMO": "1"},
+        )
+        creds = _wait_for_sandbox(sandbox_dir, f"https://127.0.0.1:{port}", sandbox_child)
+        admin = SandboxAdmin(creds["instance_url"], sandbox_dir / "ca.pem")
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers or "",
+            "KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+            "KAFKA_GROUP_PREFIX": kafka.group_prefix,
+            "SALESFORCE_LOGIN_URL": creds["instance_url"],
+            "SALESFORCE_CLIENT_ID": creds["client_id"],
+            "SALESFORCE_USERNAME": creds["username"],
+            "SALESFORCE_PRIVATE_KEY_FILE": str(sandbox_dir / "jwt-private-key.pem"),
+            "SALESFORCE_CA_BUNDLE": str(sandbox_dir / "ca.pem"),
+        }
+        children.start("worker", env)
+        children.start("writer", env)
+        people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
+        counter = TopicCounter(kafka)
+        counter.start()
+        demo = DemoTraffic(kafka, people, rate)
+        demo.start()
+        console.print(
+            f"Sandbox org: {creds['instance_url']} (CA {sandbox_dir / 'ca.pem'}); "
+            f"logs in {logs}. Ctrl-C stops everything."
+        )
+        _watch(console, counter, admin, children, duration)
+        demo.stop_event.set()
+        demo.join(10)
+        counter.stop_event.set()
+    finally:
+        children.stop_all()
+        if broker is not None:
+            broker.stop()
+    console.print("stopped: every child process has exited")
+
+
+def _watch(
+    console: Console, counter: TopicCounter, admin: object, children: Children, duration: float | None
+) -> None:
+    started = time.monotonic()
+    snapshot: dict[str, object] = {}
+    try:
+        with Live(console=console, refresh_per_second=2, transient=False) as live:
+            while duration is None or time.monotonic() - started < duration:
+                dead = children.dead()
+                if dead is not None:
+                    raise SystemExit(
+                        f"engage-sync: {dead.name} exited with {dead.popen.returncode}; "
+                        f"see {dead.log}"
+                    )
+                snapshot = counter.snapshot()
+                try:
+                    snapshot["Salesforce API calls used"] = admin.stats()["api_calls"]  # type: ignore[attr-defined]
+                except Exception:
+                    snapshot["Salesforce API calls used"] = "?"
+                elapsed = time.monotonic() - started
+                live.update(_table(snapshot, f"engage-sync up — {elapsed:,.0f}s"))
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    print("final status: " + json.dumps(snapshot), flush=True)
