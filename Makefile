@@ -31,7 +31,7 @@ test-full: $(STAMP) ## every tier at full sizes (slow)
 	ENGAGE_SYNC_FULL=1 $(BIN)/pytest -q tests
 
 bench: $(STAMP) ## run the benchmarks and write docs/benchmarks.md
-	$(BIN)/python -m bench.run
+	PYTHONPATH=. $(BIN)/python -m bench.run
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check engage_sync streams connectors sandbox tests bench

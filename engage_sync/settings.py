@@ -123,7 +123,8 @@ class SalesforceSettings(_Base):
             )
             if not value
         ]
-        if missing or (self.private_key_file is None and self.password is None):
+        password_flow = self.password is not None and self.client_secret is not None
+        if missing or (self.private_key_file is None and not password_flow):
             raise ValueError(
                 "no Salesforce credentials: set SALESFORCE_INSTANCE_URL + "
                 "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID, "

@@ -31,15 +31,23 @@ class EncodeError(ValueError):
 
 @dataclass(frozen=True)
 class AvroSchema:
-    """One parsed schema with its fingerprint and canonical form."""
+    """One parsed schema, self-contained (named types inlined), with its fingerprint."""
 
     name: str
     parsed: Any
+    standalone: dict[str, Any]
     canonical: str
 
     @cached_property
     def fingerprint(self) -> bytes:
-        return bytes.fromhex(fingerprint(self.canonical, "CRC-64-AVRO"))[::-1]
+        # fastavro's CRC-64-AVRO hex is already in the little-endian byte order the
+        # single-object header needs (Avro's own test vector for "null" agrees).
+        return bytes.fromhex(fingerprint(self.canonical, "CRC-64-AVRO"))
+
+    @property
+    def json(self) -> str:
+        """The full schema, logical types and docs included (what a registry stores)."""
+        return json.dumps(self.standalone)
 
 
 def _load_named(schema_dir: Path) -> dict[str, dict[str, Any]]:
@@ -52,30 +60,35 @@ def _load_named(schema_dir: Path) -> dict[str, dict[str, Any]]:
     return raw
 
 
+def _inline(node: Any, raw: dict[str, dict[str, Any]], seen: set[str]) -> Any:
+    """Replace references to other files' named types by their definition, once each."""
+    if isinstance(node, str):
+        if node in raw and node not in seen:
+            seen.add(node)
+            return _inline(raw[node], raw, seen)
+        return node
+    if isinstance(node, list):
+        return [_inline(n, raw, seen) for n in node]
+    if isinstance(node, dict):
+        if node.get("type") in ("record", "enum", "fixed") and "name" in node:
+            seen.add(f"{node.get('namespace', NAMESPACE)}.{node['name']}")
+        return {k: (_inline(v, raw, seen) if k in ("type", "fields", "items", "values") else v)
+                for k, v in node.items()}
+    return node
+
+
 class SchemaCatalog:
     """Every schema under `schemas/`, parsed once, addressable by name and fingerprint."""
 
     def __init__(self, schema_dir: Path = SCHEMA_DIR) -> None:
+        raw = _load_named(schema_dir)
         self._schemas: dict[str, AvroSchema] = {}
-        named: dict[str, Any] = {}
-        pending = _load_named(schema_dir)
-        # Records may reference each other by name, so parse until everything resolves.
-        while pending:
-            progressed = False
-            for name, doc in list(pending.items()):
-                try:
-                    parsed = parse_schema(doc, named_schemas=named)
-                except fastavro.schema.UnknownType:
-                    continue
-                self._schemas[name] = AvroSchema(
-                    name, parsed, to_parsing_canonical_form(parsed)
-                )
-                del pending[name]
-                progressed = True
-            if not progressed:
-                raise fastavro.schema.SchemaParseException(
-                    f"unresolvable schema references in {sorted(pending)}"
-                )
+        for name, doc in raw.items():
+            standalone = _inline(doc, raw, set())
+            parsed = parse_schema(standalone)
+            self._schemas[name] = AvroSchema(
+                name, parsed, standalone, to_parsing_canonical_form(parsed)
+            )
         self._by_fingerprint = {s.fingerprint: s for s in self._schemas.values()}
 
     def get(self, name: str) -> AvroSchema:
@@ -154,7 +167,13 @@ class Codec:
                 raise DecodeError("Confluent-framed message but SCHEMA_REGISTRY_URL unset")
             schema_id = struct.unpack(">I", data[1:5])[0]
             if schema_id not in self._writer_cache:
-                self._writer_cache[schema_id] = self.registry.writer_schema(schema_id)
+                try:
+                    self._writer_cache[schema_id] = self.registry.writer_schema(schema_id)
+                except Exception as exc:  # unknown id, registry down: the message is unreadable
+                    raise DecodeError(
+                        f"schema id {schema_id} unavailable from the registry: "
+                        f"{type(exc).__name__}: {str(exc)[:150]}"
+                    ) from exc
             return self._writer_cache[schema_id]
         raise DecodeError(f"unknown wire format (first bytes {data[:2].hex()})")
 
@@ -173,7 +192,7 @@ class SchemaRegistryAdapter:
             from confluent_kafka.schema_registry import Schema
 
             registered = self._client.register_schema(
-                f"{schema.name}-value", Schema(schema.canonical, "AVRO")
+                f"{schema.name}-value", Schema(schema.json, "AVRO")
             )
             self._ids[schema.name] = int(registered)
         return self._ids[schema.name]

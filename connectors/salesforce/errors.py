@@ -81,10 +81,11 @@ _CODE_KINDS: dict[str, ErrorKind] = {
     "NOT_FOUND": ErrorKind.FATAL,
 }
 
-# Per-record errors in collection answers are about that record, except these.
+# Per-record errors in collection answers are about that record, except these: transient
+# ones, and a missing permission, which fails every record alike and must stop the writer.
 _RECORD_NOT_SKIPPABLE = {
     code for code, kind in _CODE_KINDS.items() if kind is not ErrorKind.FATAL
-} | {"INVALID_SESSION_ID"}
+} | {"INVALID_SESSION_ID", "INSUFFICIENT_ACCESS_OR_READONLY", "API_DISABLED_FOR_ORG"}
 
 
 def _first_error(body: Any) -> Mapping[str, Any]:
@@ -107,8 +108,9 @@ def classify_response(status: int, body: Any) -> Problem:
             kind = ErrorKind.RETRIABLE
         elif status == 300:
             kind = ErrorKind.SKIPPABLE  # an upsert key matched several records
-        elif status == 400 and code in _record_codes():
-            kind = ErrorKind.SKIPPABLE  # single-record calls report record errors as 400
+        elif status in (400, 404) and code in _record_codes():
+            # Single-record calls report record errors as 400 (404 for a deleted record).
+            kind = ErrorKind.SKIPPABLE
         else:
             kind = ErrorKind.FATAL
     return Problem(kind, code, message, fields, status, dict(first))

@@ -44,8 +44,11 @@ def check(command: Mapping[str, Any]) -> None:
     for rule in ALLOWED:
         if rule.operation != operation or rule.sobject != sobject:
             continue
-        if rule.external_id_field != command.get("external_id_field"):
-            continue
+        key = command.get("external_id_field")
+        if rule.external_id_field != key:
+            raise PolicyRefusal(
+                f"{operation} {sobject} must be keyed by {rule.external_id_field}, not {key}"
+            )
         extra = sorted(fields - rule.fields)
         if extra:
             raise PolicyRefusal(

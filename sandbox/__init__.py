@@ -1,0 +1,1 @@
+"""A local Salesforce org ("the sandbox"): REST API subset over HTTPS on SQLite."""

@@ -1,0 +1,242 @@
+"""SandboxOrg: the public entry point that wires storage, TLS and the HTTPS server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sandbox import ids, tls
+from sandbox.admin_api import AdminApi, ensure_integration_user
+from sandbox.faults import FaultInjector, FaultPlan
+from sandbox.metadata import OrgConfig, Schema
+from sandbox.rules import RuleSet
+from sandbox.seed import seed
+from sandbox.server import SandboxApp, SandboxServer
+from sandbox.state import Credentials, OrgState
+from sandbox.store import Store
+
+CREDENTIALS_FILE = "credentials.json"
+DB_FILE = "org.sqlite3"
+
+
+@dataclass(frozen=True)
+class SandboxCredentials:
+    client_id: str
+    client_secret: str
+    username: str
+    password: str
+    private_key_path: Path
+
+
+def _load_or_create_credentials(data_dir: Path) -> dict[str, str]:
+    path = data_dir / CREDENTIALS_FILE
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    # Random org/user ids per data dir, shaped like real ones (00D…, 005…).
+    org_seq, user_seq = secrets.randbelow(62**6), secrets.randbelow(62**6)
+    creds = {
+        "client_id": "3MVG9"
+        + secrets.token_urlsafe(60).replace("-", "A").replace("_", "B"),
+        "client_secret": secrets.token_hex(32).upper(),
+        "username": "integration@engage-sync.sandbox",
+        "password": secrets.token_urlsafe(18),
+        "org_id": ids.make_id("00D", org_seq),
+        "user_id": ids.make_id("005", user_seq),
+    }
+    path.write_text(json.dumps(creds, indent=2))
+    path.chmod(0o600)
+    return creds
+
+
+class SandboxOrg:
+    """A local Salesforce org served over HTTPS from a background thread."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        daily_api_limit: int = 5_000_000,
+        page_size: int = 2000,
+        token_ttl_seconds: float | None = None,
+        seed_demo: bool = False,
+        task_custom_fields: bool | None = None,
+        ext_id_unique: bool | None = None,
+        fault_plan: dict[str, Any] | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.host, self.port = host, port
+        self.daily_api_limit, self.page_size = daily_api_limit, page_size
+        self.token_ttl_seconds, self.seed_demo = token_ttl_seconds, seed_demo
+        self._config_overrides = {
+            k: v
+            for k, v in (
+                ("task_custom_fields", task_custom_fields),
+                ("ext_id_unique", ext_id_unique),
+            )
+            if v is not None
+        }
+        self._fault_plan = fault_plan
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+        self._state: OrgState | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> SandboxOrg:
+        if self._server is not None:
+            raise RuntimeError("sandbox org already started")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        tls.ensure_tls_files(self.data_dir, self.host)
+        public_key = tls.ensure_jwt_key(self.data_dir)
+        raw = _load_or_create_credentials(self.data_dir)
+        creds = Credentials(
+            raw["client_id"],
+            raw["client_secret"],
+            raw["username"],
+            raw["password"],
+            raw["org_id"],
+            raw["user_id"],
+            public_key,
+        )
+        probe = Schema()
+        store = Store(self.data_dir / DB_FILE, probe.external_id_fields())
+        config = OrgConfig().updated(store.get_setting("config", {}))
+        config = config.updated(self._config_overrides)
+        store.set_setting("config", config.to_json())
+        state = OrgState(
+            store=store,
+            schema=Schema(config),
+            rules=RuleSet.from_json(store.get_setting("rules")),
+            faults=FaultInjector(FaultPlan.from_json(self._fault_plan)),
+            creds=creds,
+            daily_limit=self.daily_api_limit,
+            page_size=self.page_size,
+            token_ttl=self.token_ttl_seconds,
+        )
+        state.set_daily_limit(self.daily_api_limit)
+        ensure_integration_user(state)
+        server = SandboxServer(
+            (self.host, self.port), SandboxApp(state), tls.server_context(self.data_dir)
+        )
+        port = server.server_address[1]
+        url_host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        state.url = f"https://{url_host}:{port}"
+        if self.seed_demo and not store.counts().get("Lead"):
+            seed(AdminApi(state).records, 50, 50, 1)
+        self._state, self._server = state, server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name=f"sandbox-org-{port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, state = self._server, self._state
+        if server is None or state is None:
+            return
+        server.shutdown()
+        server.close_all()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        state.store.close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> SandboxOrg:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- public attributes ---------------------------------------------------------
+    @property
+    def _running(self) -> OrgState:
+        if self._state is None:
+            raise RuntimeError("sandbox org not started")
+        return self._state
+
+    @property
+    def url(self) -> str:
+        return self._running.url
+
+    @property
+    def ca_path(self) -> Path:
+        return self.data_dir / tls.CA_CERT
+
+    @property
+    def credentials(self) -> SandboxCredentials:
+        c = self._running.creds
+        return SandboxCredentials(
+            c.client_id,
+            c.client_secret,
+            c.username,
+            c.password,
+            self.data_dir / tls.JWT_KEY,
+        )
+
+    @property
+    def store(self) -> Store:
+        return self._running.store
+
+    @property
+    def state(self) -> OrgState:
+        return self._running
+
+    def api_calls_used(self) -> int:
+        return self._running.api_usage()
+
+
+def serve(
+    data_dir: Path, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> None:
+    """Run a sandbox org in the foreground until SIGTERM/SIGINT."""
+    org = SandboxOrg(Path(data_dir), host, port, **options).start()
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set())
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        print(f"sandbox org listening on {org.url}", flush=True)
+        print(f"CA certificate: {org.ca_path}", flush=True)
+        print(f"credentials: {org.data_dir / CREDENTIALS_FILE}", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        org.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the local Salesforce sandbox org")
+    parser.add_argument("--data-dir", type=Path, default=Path(".sandbox-org"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--daily-api-limit", type=int, default=5_000_000)
+    parser.add_argument("--page-size", type=int, default=2000)
+    parser.add_argument("--token-ttl-seconds", type=float, default=None)
+    parser.add_argument("--seed-demo", action="store_true")
+    args = parser.parse_args(argv)
+    serve(
+        args.data_dir,
+        args.host,
+        args.port,
+        daily_api_limit=args.daily_api_limit,
+        page_size=args.page_size,
+        token_ttl_seconds=args.token_ttl_seconds,
+        seed_demo=args.seed_demo,
+    )
+
+
+if __name__ == "__main__":
+    main()
