@@ -1,4 +1,4 @@
-"""Throughput of the activity agent against a raw confluent-kafka loop over the same events and broker."""
+"""Activity agent throughput vs a raw confluent-kafka loop, same events and broker."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def namespace(bootstrap: str) -> KafkaSettings:
     ns = f"b{uuid.uuid4().hex[:8]}"
     settings = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap, KAFKA_TOPIC_PREFIX=f"{ns}.", KAFKA_GROUP_PREFIX=ns,
-        KAFKA_TOPIC_PARTITIONS=4, KAFKA_SESSION_TIMEOUT_MS=6000,
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
+        KAFKA_TOPIC_PREFIX=f"{ns}.",
+        KAFKA_GROUP_PREFIX=ns,
+        KAFKA_TOPIC_PARTITIONS=4,
+        KAFKA_SESSION_TIMEOUT_MS=6000,
     )
     ensure_topics(settings, Topics(settings).all())
     return settings
@@ -37,16 +40,25 @@ def publish_calls(settings: KafkaSettings, n: int) -> None:
     topic = Topics(settings).calls.name
     for i in range(n):
         ev = call_event(event_id=f"bench-{i}", occurred_at=datetime.now(UTC))
-        producer.produce(topic, serde.encode("CallLogged", ev), ev["contact"]["engage_contact_id"].encode())
+        producer.produce(
+            topic,
+            serde.encode("CallLogged", ev),
+            ev["contact"]["engage_contact_id"].encode(),
+        )
     producer.flush()
 
 
 def _consumer(settings: KafkaSettings, group: str) -> Consumer:
-    return Consumer({
-        "bootstrap.servers": settings.bootstrap_servers, "group.id": group,
-        "auto.offset.reset": "earliest", "enable.auto.commit": False,
-        "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
-    })
+    return Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+        }
+    )
 
 
 def raw_loop(settings: KafkaSettings, n: int) -> float:
@@ -65,10 +77,19 @@ def raw_loop(settings: KafkaSettings, n: int) -> float:
                 started = time.perf_counter()
             event = serde.decode("CallLogged", msg.value())
             draft = call_to_task(event).draft
-            command = {"command_id": draft.event_id, "issued_at": datetime.now(UTC),
-                       "operation": "UPSERT", "sobject": "Task",
-                       "external_id_field": "Engage_Activity_Id__c", "fields": draft.to_sobject()}
-            producer.produce(topics.commands.name, serde.encode("SalesforceCommand", command), msg.key())
+            command = {
+                "command_id": draft.event_id,
+                "issued_at": datetime.now(UTC),
+                "operation": "UPSERT",
+                "sobject": "Task",
+                "external_id_field": "Engage_Activity_Id__c",
+                "fields": draft.to_sobject(),
+            }
+            producer.produce(
+                topics.commands.name,
+                serde.encode("SalesforceCommand", command),
+                msg.key(),
+            )
             done += 1
         producer.flush()
         if msgs:
@@ -79,15 +100,20 @@ def raw_loop(settings: KafkaSettings, n: int) -> float:
 
 
 def agent(settings: KafkaSettings, n: int) -> float:
-    """The real `engage-sync worker` process; rate measured from first to last command produced."""
+    """The real `engage-sync worker` process; rate from first to last command out."""
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
-        "KAFKA_TOPIC_PREFIX": settings.topic_prefix, "KAFKA_GROUP_PREFIX": settings.group_prefix,
+        "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
+        "KAFKA_GROUP_PREFIX": settings.group_prefix,
         "KAFKA_SESSION_TIMEOUT_MS": "6000",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engage_sync.cli", "worker"], env=env, cwd=REPO,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-m", "engage_sync.cli", "worker"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         consumer = _consumer(settings, f"{settings.group_prefix}.reader")

@@ -1,4 +1,4 @@
-"""End-to-end figures: Salesforce API calls per 1,000 Tasks and event-to-Task latency."""
+"""End-to-end figures: Salesforce API calls per 1,000 Tasks, event-to-Task latency."""
 
 from __future__ import annotations
 
@@ -44,11 +44,16 @@ class Pipeline:
 
     def start(self) -> Pipeline:
         for role in ("worker", "writer"):
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "engage_sync.cli", role], env=self.env, cwd=REPO,
-                stdout=(self.logs / f"{role}.log").open("wb"), stderr=subprocess.STDOUT,
-                start_new_session=True,
-            ))
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "engage_sync.cli", role],
+                    env=self.env,
+                    cwd=REPO,
+                    stdout=(self.logs / f"{role}.log").open("wb"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         return self
 
     def stop(self) -> None:
@@ -62,14 +67,22 @@ class Pipeline:
 
 
 def seed_people(admin: SandboxAdmin, n: int = 200) -> list[str]:
-    admin.put_records("Contact", [{"LastName": f"Bench{i}", "Email": f"b{i}@example.org"} for i in range(n)])
+    admin.put_records(
+        "Contact",
+        [{"LastName": f"Bench{i}", "Email": f"b{i}@example.org"} for i in range(n)],
+    )
     return [r["Id"] for r in admin.records("Contact")]
 
 
 def _calls(people: list[str], n: int, prefix: str) -> list[dict[str, Any]]:
     return [
-        call_event(event_id=f"{prefix}-{i}", occurred_at=datetime.now(UTC),
-                   contact=contact_ref(engage_contact_id=f"ec-{i % 97}", salesforce_id=people[i % len(people)]))
+        call_event(
+            event_id=f"{prefix}-{i}",
+            occurred_at=datetime.now(UTC),
+            contact=contact_ref(
+                engage_contact_id=f"ec-{i % 97}", salesforce_id=people[i % len(people)]
+            ),
+        )
         for i in range(n)
     ]
 
@@ -78,37 +91,67 @@ def _wait_tasks(admin: SandboxAdmin, n: int, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while admin.stats()["records"].get("Task", 0) < n:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {admin.stats()['records'].get('Task', 0)}/{n} Tasks in time")
+            raise RuntimeError(
+                f"only {admin.stats()['records'].get('Task', 0)}/{n} Tasks in time"
+            )
         time.sleep(0.2)
 
 
-def api_calls_per_1000(settings: KafkaSettings, admin: SandboxAdmin, people: list[str], n: int) -> dict[str, float]:
+def api_calls_per_1000(
+    settings: KafkaSettings, admin: SandboxAdmin, people: list[str], n: int
+) -> dict[str, float]:
     """Publish n events at once and count the org's API calls until every Task exists.
 
-    Measured in steady state: the writer's one start-up call (describe Task) is made first.
+    Measured in steady state: the writer's start-up call (describe Task) is made first.
     """
-    serde, producer, topic = Serde(), AckingProducer(settings), Topics(settings).calls.name
+    serde, producer, topic = (
+        Serde(),
+        AckingProducer(settings),
+        Topics(settings).calls.name,
+    )
     deadline = time.monotonic() + 120
     while admin.api_calls() < 1 and time.monotonic() < deadline:
         time.sleep(0.2)
     before = admin.api_calls()
     for ev in _calls(people, n, "calls"):
-        producer.produce(topic, serde.encode("CallLogged", ev), ev["contact"]["engage_contact_id"].encode())
+        producer.produce(
+            topic,
+            serde.encode("CallLogged", ev),
+            ev["contact"]["engage_contact_id"].encode(),
+        )
     producer.flush()
     _wait_tasks(admin, n)
     used = admin.api_calls() - before
     return {"tasks": n, "api_calls": used, "per_1000": used * 1000 / n}
 
 
-def latency(settings: KafkaSettings, admin: SandboxAdmin, people: list[str], rate: float, seconds: float) -> dict[str, float]:
+def latency(
+    settings: KafkaSettings,
+    admin: SandboxAdmin,
+    people: list[str],
+    rate: float,
+    seconds: float,
+) -> dict[str, float]:
     """Steady traffic; latency = WriteResult.written_at - event.occurred_at."""
     serde, producer = Serde(), AckingProducer(settings)
     topics = Topics(settings)
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": f"{settings.group_prefix}.lat",
-                         "enable.auto.commit": False})
-    # Assigned from the start (end offsets can be wrong on Tansu); older results are skipped by id.
-    parts = consumer.list_topics(topics.results.name, timeout=10).topics[topics.results.name].partitions
-    consumer.assign([TopicPartition(topics.results.name, p, OFFSET_BEGINNING) for p in parts])
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": f"{settings.group_prefix}.lat",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    # Assigned from the start (Tansu end offsets can be wrong); skip old results by id.
+    parts = (
+        consumer.list_topics(topics.results.name, timeout=10)
+        .topics[topics.results.name]
+        .partitions
+    )
+    consumer.assign(
+        [TopicPartition(topics.results.name, p, OFFSET_BEGINNING) for p in parts]
+    )
     n = int(rate * seconds)
     sent: dict[str, float] = {}
     start = time.monotonic()
@@ -118,7 +161,11 @@ def latency(settings: KafkaSettings, admin: SandboxAdmin, people: list[str], rat
             time.sleep(min(0.002, target - time.monotonic()))
         ev["occurred_at"] = datetime.now(UTC)
         sent[ev["event_id"]] = ev["occurred_at"].timestamp()
-        producer.produce(topics.calls.name, serde.encode("CallLogged", ev), ev["contact"]["engage_contact_id"].encode())
+        producer.produce(
+            topics.calls.name,
+            serde.encode("CallLogged", ev),
+            ev["contact"]["engage_contact_id"].encode(),
+        )
         producer._producer.poll(0)
     producer.flush()
     lat: list[float] = []
@@ -129,8 +176,15 @@ def latency(settings: KafkaSettings, admin: SandboxAdmin, people: list[str], rat
                 continue
             result = serde.decode("WriteResult", msg.value())
             if result["event_id"] in sent:
-                lat.append(result["written_at"].timestamp() - sent.pop(result["event_id"]))
+                lat.append(
+                    result["written_at"].timestamp() - sent.pop(result["event_id"])
+                )
     consumer.close()
     lat.sort()
-    return {"events": n, "rate": rate, "p50_ms": 1000 * lat[len(lat) // 2],
-            "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], "received": len(lat)}
+    return {
+        "events": n,
+        "rate": rate,
+        "p50_ms": 1000 * lat[len(lat) // 2],
+        "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "received": len(lat),
+    }

@@ -32,7 +32,11 @@ def main() -> None:
     env_bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     broker = None if env_bootstrap else EmbeddedBroker().start()
     bootstrap = env_bootstrap or broker.bootstrap  # type: ignore[union-attr]
-    broker_name = f"Kafka at {env_bootstrap}" if env_bootstrap else "embedded Tansu 0.6.0 (memory)"
+    broker_name = (
+        f"Kafka at {env_bootstrap}"
+        if env_bootstrap
+        else "embedded Tansu 0.6.0 (memory)"
+    )
     try:
         print(f"activity: {N_EVENTS} events, raw loop then agent …", flush=True)
         ns = activity.namespace(bootstrap)
@@ -47,7 +51,10 @@ def main() -> None:
                 ns2 = activity.namespace(bootstrap)
                 pipe = pipeline.Pipeline(ns2, org, Path(tmp)).start()
                 try:
-                    print(f"pipeline: {N_TASKS} Tasks for API calls, then latency …", flush=True)
+                    print(
+                        f"pipeline: {N_TASKS} Tasks for API calls, then latency …",
+                        flush=True,
+                    )
                     calls = pipeline.api_calls_per_1000(ns2, admin, people, N_TASKS)
                     lat = pipeline.latency(ns2, admin, people, rate=100, seconds=20)
                 finally:
@@ -62,28 +69,36 @@ def main() -> None:
         "# Benchmarks",
         "",
         f"Written by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-        f"Machine: {os.cpu_count()} cores, {_cpu()}, Python {platform.python_version()}, "
+        f"Machine: {os.cpu_count()} cores, {_cpu()}, "
+        f"Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}. Broker: {broker_name}. "
         "Salesforce: the project's sandbox org over HTTPS (in the benchmark process).",
         "",
         "| figure | value | target |",
         "|---|---|---|",
-        f"| (a) raw confluent-kafka loop: consume → decode → format Task → encode → produce | {raw:,.0f} events/s | baseline |",
-        f"| (b) activity agent (`engage-sync worker`, Faust), same events and broker | {agent:,.0f} events/s | |",
+        "| (a) raw confluent-kafka loop: consume → decode → format Task → encode "
+        f"→ produce | {raw:,.0f} events/s | baseline |",
+        "| (b) activity agent (`engage-sync worker`, Faust), same events and broker "
+        f"| {agent:,.0f} events/s | |",
         f"| (b)/(a) | **{ratio:.2f}** | ≥ 0.25 |",
-        f"| (c) Salesforce API calls for {calls['tasks']:,} Tasks | {calls['api_calls']:.0f} "
-        f"(**{calls['per_1000']:.2f} per 1,000**), plus 1 describe at writer start | ≤ 5.1 |",
-        f"| (d) event → Task confirmed, {lat['rate']:.0f} events/s for 20 s | p50 {lat['p50_ms']:.0f} ms, "
+        f"| (c) Salesforce API calls for {calls['tasks']:,} Tasks "
+        f"| {calls['api_calls']:.0f} "
+        f"(**{calls['per_1000']:.2f} per 1,000**), "
+        "plus 1 describe at writer start | ≤ 5.1 |",
+        f"| (d) event → Task confirmed, {lat['rate']:.0f} events/s for 20 s "
+        f"| p50 {lat['p50_ms']:.0f} ms, "
         f"p99 {lat['p99_ms']:.0f} ms ({lat['received']}/{lat['events']} seen) | |",
         "",
         "How each is measured: (a) and (b) read the same pre-published events "
-        f"({N_EVENTS:,} calls, 4 partitions); (b) is timed from the first to the last command's "
-        "broker timestamp, so start-up and group join are excluded, and (a) from its first "
-        "consumed message. Both do the same per-event work (fastavro decode, the guide's Task "
-        "format, Avro encode of the command) and wait for Kafka's acknowledgement per batch "
-        "before committing. (c) counts the sandbox's API counter (collection upserts of "
-        "up to 200) from publishing to the last Task, after the writer's start-up describe. (d) uses `WriteResult.written_at` "
-        "(Salesforce answered) minus the event's `occurred_at` (set when published); the writer "
+        f"({N_EVENTS:,} calls, 4 partitions); (b) is timed from the first to the last "
+        "command's broker timestamp, so start-up and group join are excluded, and (a) "
+        "from its first consumed message. Both do the same per-event work (fastavro "
+        "decode, the guide's Task format, Avro encode of the command) and wait for "
+        "Kafka's acknowledgement per batch before committing. (c) counts the sandbox's "
+        "API counter (collection upserts of up to 200) from publishing to the last "
+        "Task, after the writer's start-up describe. (d) uses `WriteResult.written_at` "
+        "(Salesforce answered) minus the event's `occurred_at` (set when published); "
+        "the writer "
         "lingers up to 250 ms to fill a batch and the worker up to 50 ms.",
         "",
     ]

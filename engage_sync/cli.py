@@ -30,7 +30,9 @@ app = typer.Typer(
 
 def _logging(level: str = "INFO") -> None:
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
 
 
@@ -45,11 +47,11 @@ def up(
         float | None, typer.Option(help="Stop by itself after this many seconds.")
     ] = None,
     rate: Annotated[float, typer.Option(help="Demo events per second.")] = 20.0,
-    data_dir: Annotated[Path, typer.Option(help="Where logs and the sandbox live.")] = Path(
-        ".engage-sync"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Where logs and the sandbox live.")
+    ] = Path(".engage-sync"),
 ) -> None:
-    """Run the whole pipeline locally with demo traffic and a live status (Ctrl-C stops it)."""
+    """Run the pipeline locally with demo traffic and live status (Ctrl-C stops)."""
     from engage_sync.up import run_up
 
     _logging("WARNING")
@@ -77,7 +79,9 @@ def writer() -> None:
     _logging()
     kafka = load(KafkaSettings)
     kafka.require_bootstrap()
-    sink = SalesforceWriter(kafka, load(WriterSettings), SalesforceClient(load(SalesforceSettings)))
+    sink = SalesforceWriter(
+        kafka, load(WriterSettings), SalesforceClient(load(SalesforceSettings))
+    )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sink.stop_event.set())
     try:
@@ -93,7 +97,7 @@ def writer() -> None:
 
 @app.command()
 def sandbox() -> None:
-    """Run the local Salesforce sandbox org over HTTPS (settings from SANDBOX_* env vars)."""
+    """Run the local Salesforce sandbox org over HTTPS (settings: SANDBOX_* env)."""
     from sandbox.org import serve
 
     _logging()
@@ -111,7 +115,9 @@ def sandbox() -> None:
 @app.command()
 def produce(
     topic: Annotated[str, typer.Argument(help="Topic, e.g. engage.dialer.calls")],
-    file: Annotated[typer.FileText, typer.Argument(help="JSON lines, one event each ('-' = stdin)")],
+    file: Annotated[
+        typer.FileText, typer.Argument(help="JSON lines, one event each ('-' = stdin)")
+    ],
 ) -> None:
     """Publish JSON lines as Avro events; any invalid line and nothing is published."""
     from engage_sync.produce import publish

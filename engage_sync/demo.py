@@ -1,4 +1,4 @@
-"""Demo traffic for `engage-sync up`: realistic calls and emails, a few unlinked and a few broken."""
+"""Demo traffic for `engage-sync up`: realistic calls/emails, a few unlinked/broken."""
 
 from __future__ import annotations
 
@@ -15,16 +15,32 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 
-SUBJECTS = ["Discovery call", "Follow-up", "Pricing question", "Intro", "Renewal check-in"]
-EMAIL_SUBJECTS = ["Quick question", "Our platform", "Re: next steps", "Case study", "Pricing"]
+SUBJECTS = [
+    "Discovery call",
+    "Follow-up",
+    "Pricing question",
+    "Intro",
+    "Renewal check-in",
+]
+EMAIL_SUBJECTS = [
+    "Quick question",
+    "Our platform",
+    "Re: next steps",
+    "Case study",
+    "Pricing",
+]
 LINKS = ["Pricing page", "Customer story", "Product tour", "Book a meeting"]
 
 
 def contact_ref(record: dict[str, Any] | None) -> dict[str, Any]:
     if record is None:
-        return {"engage_contact_id": f"ec-{uuid.uuid4().hex[:12]}", "salesforce_id": None,
-                "email": f"new.{uuid.uuid4().hex[:6]}@example.org", "first_name": "New",
-                "last_name": "Prospect"}
+        return {
+            "engage_contact_id": f"ec-{uuid.uuid4().hex[:12]}",
+            "salesforce_id": None,
+            "email": f"new.{uuid.uuid4().hex[:6]}@example.org",
+            "first_name": "New",
+            "last_name": "Prospect",
+        }
     return {
         "engage_contact_id": f"ec-{record['Id']}",
         "salesforce_id": record["Id"],
@@ -38,8 +54,15 @@ def contact_ref(record: dict[str, Any] | None) -> dict[str, Any]:
 
 def random_call(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
     result = rng.choice(
-        ["CONNECTED_DIRECT_LINE", "CONNECTED_SWITCHBOARD", "REFERRED_TO_COLLEAGUE",
-         "LEFT_MESSAGE", "NO_ANSWER", "WRONG_NUMBER", "GATEKEEPER_BLOCKED"]
+        [
+            "CONNECTED_DIRECT_LINE",
+            "CONNECTED_SWITCHBOARD",
+            "REFERRED_TO_COLLEAGUE",
+            "LEFT_MESSAGE",
+            "NO_ANSWER",
+            "WRONG_NUMBER",
+            "GATEKEEPER_BLOCKED",
+        ]
     )
     conversation = result.startswith("CONNECTED") or result == "REFERRED_TO_COLLEAGUE"
     return {
@@ -50,18 +73,30 @@ def random_call(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
         "subject": rng.choice(SUBJECTS),
         "call_result": result,
         "sentiment": rng.choice(["NEXT_STEP_BOOKED", "REQUEST_FOR_CALLBACK", "NO_FIT"])
-        if conversation else None,
+        if conversation
+        else None,
         "comments": rng.choice([None, "Asked for a demo next week", "Budget in Q3"]),
         "voicemail_title": "Intro voicemail" if result == "LEFT_MESSAGE" else None,
-        "recording_url": f"https://calls.example.org/{uuid.uuid4().hex[:8]}" if conversation else None,
+        "recording_url": f"https://calls.example.org/{uuid.uuid4().hex[:8]}"
+        if conversation
+        else None,
         "duration_seconds": rng.randint(5, 900) if conversation else rng.randint(0, 40),
     }
 
 
 def random_email(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
     event_type = rng.choice(
-        ["SENT", "OPENED", "OPENED", "LINK_CLICKED", "REPLIED", "CONTENT_VIEWED",
-         "CONTENT_DOWNLOADED", "FAILED", "UNSUBSCRIBED"]
+        [
+            "SENT",
+            "OPENED",
+            "OPENED",
+            "LINK_CLICKED",
+            "REPLIED",
+            "CONTENT_VIEWED",
+            "CONTENT_DOWNLOADED",
+            "FAILED",
+            "UNSUBSCRIBED",
+        ]
     )
     return {
         "event_id": str(uuid.uuid4()),
@@ -70,8 +105,12 @@ def random_email(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
         "contact": contact,
         "event_type": event_type,
         "email_subject": rng.choice(EMAIL_SUBJECTS),
-        "link_text": rng.choice(LINKS) if event_type in ("LINK_CLICKED", "CONTENT_VIEWED") else None,
-        "body": "Hi there,\nthought this might help.\n— Sam" if event_type == "SENT" else None,
+        "link_text": rng.choice(LINKS)
+        if event_type in ("LINK_CLICKED", "CONTENT_VIEWED")
+        else None,
+        "body": "Hi there,\nthought this might help.\n— Sam"
+        if event_type == "SENT"
+        else None,
     }
 
 
@@ -79,7 +118,11 @@ class DemoTraffic(threading.Thread):
     """Publishes a steady stream of events until stopped."""
 
     def __init__(
-        self, kafka: KafkaSettings, people: Sequence[dict[str, Any]], rate: float, seed: int = 7
+        self,
+        kafka: KafkaSettings,
+        people: Sequence[dict[str, Any]],
+        rate: float,
+        seed: int = 7,
     ) -> None:
         super().__init__(name="demo-traffic", daemon=True)
         self.topics, self.serde = Topics(kafka), Serde(kafka.schema_registry_url)
@@ -107,10 +150,14 @@ class DemoTraffic(threading.Thread):
             self.producer.produce(self.topics.calls.name, os.urandom(24), key)
         elif rng.random() < 0.4:
             self.producer.produce(
-                self.topics.calls.name, self.serde.encode("CallLogged", random_call(rng, contact)), key
+                self.topics.calls.name,
+                self.serde.encode("CallLogged", random_call(rng, contact)),
+                key,
             )
         else:
             self.producer.produce(
-                self.topics.emails.name, self.serde.encode("EmailEvent", random_email(rng, contact)), key
+                self.topics.emails.name,
+                self.serde.encode("EmailEvent", random_email(rng, contact)),
+                key,
             )
         self.sent += 1

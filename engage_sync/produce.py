@@ -24,7 +24,7 @@ class LineError:
 
 
 def _coerce(schema: Any, value: Any) -> Any:
-    """JSON has no timestamps: accept ISO-8601 strings where the schema wants timestamp-millis."""
+    """JSON lacks timestamps: accept ISO-8601 strings for timestamp-millis fields."""
     if isinstance(schema, list):
         for branch in schema:
             if branch == "null":
@@ -69,7 +69,13 @@ def encode_lines(
             if schema_name in ("CallLogged", "EmailEvent"):
                 validate(decoded)
             key = str(_dig(decoded, key_field)).encode()
-        except (json.JSONDecodeError, EncodeError, InvalidEvent, ValueError, KeyError) as exc:
+        except (
+            json.JSONDecodeError,
+            EncodeError,
+            InvalidEvent,
+            ValueError,
+            KeyError,
+        ) as exc:
             errors.append(LineError(number, str(exc)[:300]))
             continue
         encoded.append((key, value))
@@ -82,7 +88,9 @@ def _dig(record: dict[str, Any], path: str) -> Any:
     return record[path]
 
 
-def publish(settings: KafkaSettings, topic: str, lines: Iterable[str]) -> tuple[int, list[LineError]]:
+def publish(
+    settings: KafkaSettings, topic: str, lines: Iterable[str]
+) -> tuple[int, list[LineError]]:
     topics = Topics(settings)
     spec = topics.by_name(topic)
     if spec.value_schema is None:

@@ -1,4 +1,4 @@
-"""Typed settings, one class per boundary, read from env (and secret files) and validated at start-up."""
+"""Typed settings, a class per boundary, from env/secret files, checked at start-up."""
 
 from __future__ import annotations
 
@@ -127,7 +127,8 @@ class SalesforceSettings(_Base):
         if missing or (self.private_key_file is None and not password_flow):
             raise ValueError(
                 "no Salesforce credentials: set SALESFORCE_INSTANCE_URL + "
-                "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID, "
+                "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_LOGIN_URL, "
+                "SALESFORCE_CLIENT_ID, "
                 "SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY_FILE (JWT) or "
                 "SALESFORCE_PASSWORD + SALESFORCE_CLIENT_SECRET"
             )

@@ -1,8 +1,9 @@
-"""Live counts for `engage-sync up`, read from the topics themselves (fetches, not end offsets)."""
+"""Live counts for `engage-sync up`, read from the topics (fetches, not end offsets)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -14,7 +15,7 @@ from engage_sync.settings import KafkaSettings
 
 
 class TopicCounter(threading.Thread):
-    """Counts every record of the pipeline's topics, and successful writes in the results."""
+    """Counts all records in the pipeline's topics, and successful writes in results."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
         super().__init__(name="status-counter", daemon=True)
@@ -23,15 +24,25 @@ class TopicCounter(threading.Thread):
         self.counts: Counter[str] = Counter()
         self.stop_event = threading.Event()
         self._consumer = Consumer(
-            {"bootstrap.servers": kafka.bootstrap_servers, "group.id": f"{kafka.group_prefix}.status",
-             "enable.auto.commit": False}
+            {
+                "bootstrap.servers": kafka.bootstrap_servers,
+                "group.id": f"{kafka.group_prefix}.status",
+                "enable.auto.commit": False,
+                # A reset (e.g. of a partition still empty) must not skip to the end.
+                "auto.offset.reset": "earliest",
+            }
         )
 
     def run(self) -> None:
         names = [s.name for s in self.topics.all()]
         meta = self._consumer.list_topics(timeout=10).topics
         self._consumer.assign(
-            [TopicPartition(n, p, OFFSET_BEGINNING) for n in names if n in meta for p in meta[n].partitions]
+            [
+                TopicPartition(n, p, OFFSET_BEGINNING)
+                for n in names
+                if n in meta
+                for p in meta[n].partitions
+            ]
         )
         try:
             while not self.stop_event.is_set():
@@ -51,6 +62,17 @@ class TopicCounter(threading.Thread):
             except DecodeError:
                 return
             self.counts["written" if result["success"] else "failed"] += 1
+
+    def settled(self, quiet: float = 1.5, timeout: float = 15.0) -> dict[str, Any]:
+        """The counts once nothing new came for `quiet` s (after producers stopped)."""
+        deadline = time.monotonic() + timeout
+        last, since = self.snapshot(), time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < quiet:
+            time.sleep(0.1)
+            now = self.snapshot()
+            if now != last:
+                last, since = now, time.monotonic()
+        return last
 
     def snapshot(self) -> dict[str, Any]:
         t, c = self.topics, self.counts

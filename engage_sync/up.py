@@ -1,4 +1,4 @@
-"""`engage-sync up`: broker, sandbox org, worker and writer as child processes, demo traffic, live status."""
+"""`engage-sync up`: child broker, org, worker and writer; demo traffic; live status."""
 
 from __future__ import annotations
 
@@ -53,12 +53,15 @@ class Children:
     def dead(self) -> Child | None:
         return next((c for c in self.running if c.popen.poll() is not None), None)
 
-    def stop_all(self, timeout: float = 20.0) -> None:
-        for child in reversed(self.running):
+    def stop_all(
+        self, timeout: float = 20.0, names: tuple[str, ...] | None = None
+    ) -> None:
+        chosen = [c for c in self.running if names is None or c.name in names]
+        for child in reversed(chosen):
             if child.popen.poll() is None:
                 child.popen.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for child in self.running:
+        for child in chosen:
             try:
                 child.popen.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -75,7 +78,9 @@ def _wait_for_sandbox(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.popen.poll() is not None:
-            raise SystemExit(f"engage-sync: the sandbox org failed to start; see {child.log}")
+            raise SystemExit(
+                f"engage-sync: the sandbox org failed to start; see {child.log}"
+            )
         if creds_file.exists() and (data_dir / "ca.pem").exists():
             try:
                 SandboxAdmin(url, data_dir / "ca.pem").stats()
@@ -83,7 +88,10 @@ def _wait_for_sandbox(
             except Exception:  # noqa: S110 - still starting
                 pass
         time.sleep(0.2)
-    raise SystemExit(f"engage-sync: the sandbox org did not answer in {timeout:.0f}s; see {child.log}")
+    raise SystemExit(
+        f"engage-sync: the sandbox org did not answer in {timeout:.0f}s; "
+        f"see {child.log}"
+    )
 
 
 def _table(snapshot: dict[str, object], header: str) -> Table:
@@ -108,7 +116,8 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
         broker = EmbeddedBroker(log_path=logs / "broker.log").start()
         kafka = kafka.model_copy(update={"bootstrap_servers": broker.bootstrap})
         console.print(
-            f"[yellow]Embedded Tansu broker at {broker.bootstrap}: it keeps everything in "
+            f"[yellow]Embedded Tansu broker at {broker.bootstrap}: "
+            "it keeps everything in "
             "memory, so each `up` starts from empty topics and re-applies the demo "
             "settings. Set KAFKA_BOOTSTRAP_SERVERS to use a real Kafka.[/]"
         )
@@ -119,10 +128,15 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
         port = free_port()
         sandbox_child = children.start(
             "sandbox",
-            {"SANDBOX_DATA_DIR": str(sandbox_dir), "SANDBOX_PORT": str(port),
-             "SANDBOX_SEED_DEMO": "1"},
+            {
+                "SANDBOX_DATA_DIR": str(sandbox_dir),
+                "SANDBOX_PORT": str(port),
+                "SANDBOX_SEED_DEMO": "1",
+            },
         )
-        creds = _wait_for_sandbox(sandbox_dir, f"https://127.0.0.1:{port}", sandbox_child)
+        creds = _wait_for_sandbox(
+            sandbox_dir, f"https://127.0.0.1:{port}", sandbox_child
+        )
         admin = SandboxAdmin(creds["instance_url"], sandbox_dir / "ca.pem")
         env = {
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers or "",
@@ -146,9 +160,17 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
             f"logs in {logs}. Ctrl-C stops everything."
         )
         _watch(console, counter, admin, children, duration)
+        console.print(
+            "stopping: demo traffic, then worker and writer, then the sandbox…"
+        )
         demo.stop_event.set()
         demo.join(10)
+        children.stop_all(names=("worker", "writer"))
+        final = counter.settled() | {
+            "Salesforce API calls used": admin.stats()["api_calls"]
+        }
         counter.stop_event.set()
+        print("final status: " + json.dumps(final), flush=True)
     finally:
         children.stop_all()
         if broker is not None:
@@ -157,7 +179,11 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
 
 
 def _watch(
-    console: Console, counter: TopicCounter, admin: object, children: Children, duration: float | None
+    console: Console,
+    counter: TopicCounter,
+    admin: object,
+    children: Children,
+    duration: float | None,
 ) -> None:
     started = time.monotonic()
     snapshot: dict[str, object] = {}
@@ -167,7 +193,8 @@ def _watch(
                 dead = children.dead()
                 if dead is not None:
                     raise SystemExit(
-                        f"engage-sync: {dead.name} exited with {dead.popen.returncode}; "
+                        f"engage-sync: {dead.name} exited with "
+                        f"{dead.popen.returncode}; "
                         f"see {dead.log}"
                     )
                 snapshot = counter.snapshot()
@@ -179,5 +206,4 @@ def _watch(
                 live.update(_table(snapshot, f"engage-sync up — {elapsed:,.0f}s"))
                 time.sleep(0.5)
     except KeyboardInterrupt:
-        console.print("stopping…")
-    print("final status: " + json.dumps(snapshot), flush=True)
+        pass

@@ -36,7 +36,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         broker_session_timeout=kafka.session_timeout_ms / 1000,
         broker_heartbeat_interval=max(0.5, kafka.session_timeout_ms / 6000),
         broker_commit_interval=1.0,
-        # Our own processing guarantee: acks after Kafka confirmed every output (see agents).
+        # Our own guarantee: acks after Kafka confirmed every output (see agents).
         processing_guarantee="at_least_once",
         stream_buffer_maxsize=max(4096, worker.batch_size * 2),
     )

@@ -1,4 +1,4 @@
-"""Shared fixtures: one Kafka broker per session, fresh topic namespaces, the sandbox org, processes."""
+"""Shared fixtures: a session Kafka broker, fresh topics, the sandbox org, processes."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _docker_engine_answers() -> bool:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """KAFKA_BOOTSTRAP_SERVERS if set; else testcontainers' Kafka where Docker answers; else Tansu."""
+    """KAFKA_BOOTSTRAP_SERVERS if set, else testcontainers (if Docker), else Tansu."""
     env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if env:
         yield env
@@ -88,7 +88,7 @@ def sandbox_org(tmp_path: Path) -> Iterator[object]:
 
 
 def salesforce_env(org: object) -> dict[str, str]:
-    """JWT-bearer credentials of the sandbox's integration user, trusting its private CA."""
+    """JWT-bearer credentials of the sandbox integration user; trusts its private CA."""
     creds = org.credentials  # type: ignore[attr-defined]
     return {
         "SALESFORCE_LOGIN_URL": org.url,  # type: ignore[attr-defined]
@@ -111,7 +111,7 @@ class Proc:
 
 @dataclass
 class Processes:
-    """Starts `engage-sync` subcommands as real processes; kills leftovers at teardown."""
+    """Runs `engage-sync` subcommands as real processes; kills leftovers at teardown."""
 
     tmp: Path
     running: list[Proc] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Reading whole topics in tests (by fetching, since the embedded broker's end offsets can be wrong)."""
+"""Read whole topics in tests by fetching: embedded broker end offsets can be wrong."""
 
 from __future__ import annotations
 
@@ -28,12 +28,13 @@ def read_topic(
     idle: float = 2.0,
     timeout: float = 90.0,
 ) -> list[Record]:
-    """Read a topic from the start until `expect` records arrived (or, without it, until idle)."""
+    """Read a topic from the start until `expect` records arrived (else until idle)."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers,
             "group.id": "unused-test-reader",
             "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
         }
     )
     try:
@@ -57,7 +58,11 @@ def read_topic(
                 last_seen = time.monotonic()
                 records.append(
                     Record(
-                        msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                        msg.topic(),
+                        msg.partition(),
+                        msg.offset(),
+                        msg.key(),
+                        msg.value(),
                         dict((k, v or b"") for k, v in (msg.headers() or [])),
                         msg.timestamp()[1],
                     )

@@ -10,7 +10,10 @@ T = TypeVar("T")
 
 
 def wait_until(
-    probe: Callable[[], T], timeout: float = 60.0, interval: float = 0.25, what: str = "condition"
+    probe: Callable[[], T],
+    timeout: float = 60.0,
+    interval: float = 0.25,
+    what: str = "condition",
 ) -> T:
     """Return the first truthy value of `probe()`, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -20,4 +23,6 @@ def wait_until(
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+    raise AssertionError(
+        f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})"
+    )

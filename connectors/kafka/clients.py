@@ -7,8 +7,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka import Consumer as _Consumer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.kafka.topics import TopicSpec
@@ -83,7 +83,10 @@ def ensure_topics(
             created.append(name)
         except KafkaException as exc:
             err = exc.args[0]
-            if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            if (
+                isinstance(err, KafkaError)
+                and err.code() == KafkaError.TOPIC_ALREADY_EXISTS
+            ):
                 continue
             raise ConfigError(f"cannot create topic {name}: {err}") from None
     return created
@@ -94,7 +97,7 @@ class DeliveryFailed(RuntimeError):
 
 
 class AckingProducer:
-    """A producer whose `flush` proves every record since the last flush was acknowledged."""
+    """A producer: `flush` proves every record since the last flush was acknowledged."""
 
     def __init__(self, settings: KafkaSettings, **overrides: Any) -> None:
         self._producer = producer(settings, **overrides)
@@ -143,5 +146,5 @@ class AckingProducer:
                 f"{remaining} record(s) unacknowledged, errors: {errors[:3]}"
             )
 
-    async def flush_async(self, timeout: float = 60.0) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
+    async def flush_async(self, wait_seconds: float = 60.0) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.flush, wait_seconds)

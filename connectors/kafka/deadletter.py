@@ -21,7 +21,9 @@ class Origin:
     timestamp_ms: int = 0
 
 
-def error_headers(origin: Origin, error: BaseException | str, reason: str) -> list[tuple[str, bytes]]:
+def error_headers(
+    origin: Origin, error: BaseException | str, reason: str
+) -> list[tuple[str, bytes]]:
     """Kafka Connect's `__connect.errors.*` names, so standard tooling can read them."""
     if isinstance(error, BaseException):
         cls = f"{type(error).__module__}.{type(error).__qualname__}"

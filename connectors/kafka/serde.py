@@ -72,13 +72,19 @@ def _inline(node: Any, raw: dict[str, dict[str, Any]], seen: set[str]) -> Any:
     if isinstance(node, dict):
         if node.get("type") in ("record", "enum", "fixed") and "name" in node:
             seen.add(f"{node.get('namespace', NAMESPACE)}.{node['name']}")
-        return {k: (_inline(v, raw, seen) if k in ("type", "fields", "items", "values") else v)
-                for k, v in node.items()}
+        return {
+            k: (
+                _inline(v, raw, seen)
+                if k in ("type", "fields", "items", "values")
+                else v
+            )
+            for k, v in node.items()
+        }
     return node
 
 
 class SchemaCatalog:
-    """Every schema under `schemas/`, parsed once, addressable by name and fingerprint."""
+    """Every schema in `schemas/`, parsed once, addressable by name and fingerprint."""
 
     def __init__(self, schema_dir: Path = SCHEMA_DIR) -> None:
         raw = _load_named(schema_dir)
@@ -131,7 +137,9 @@ class Codec:
             buf.write(SINGLE_OBJECT_MAGIC)
             buf.write(self.schema.fingerprint)
         try:
-            fastavro.schemaless_writer(buf, self.schema.parsed, record, strict_allow_default=True)
+            fastavro.schemaless_writer(
+                buf, self.schema.parsed, record, strict_allow_default=True
+            )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise EncodeError(f"{self.schema.name}: {exc}") from exc
         return buf.getvalue()
@@ -164,12 +172,18 @@ class Codec:
             return found.parsed
         if data[:1] == CONFLUENT_MAGIC and len(data) >= 5:
             if self.registry is None:
-                raise DecodeError("Confluent-framed message but SCHEMA_REGISTRY_URL unset")
+                raise DecodeError(
+                    "Confluent-framed message but SCHEMA_REGISTRY_URL unset"
+                )
             schema_id = struct.unpack(">I", data[1:5])[0]
             if schema_id not in self._writer_cache:
                 try:
-                    self._writer_cache[schema_id] = self.registry.writer_schema(schema_id)
-                except Exception as exc:  # unknown id, registry down: the message is unreadable
+                    self._writer_cache[schema_id] = self.registry.writer_schema(
+                        schema_id
+                    )
+                except (
+                    Exception
+                ) as exc:  # unknown id, registry down: the message is unreadable
                     raise DecodeError(
                         f"schema id {schema_id} unavailable from the registry: "
                         f"{type(exc).__name__}: {str(exc)[:150]}"

@@ -1,4 +1,4 @@
-"""The one place that declares every topic: name, partitions, configs and value schema."""
+"""The one place declaring every topic: name, partitions, configs and value schema."""
 
 from __future__ import annotations
 
@@ -24,10 +24,14 @@ class Topics:
     """Topic names of one deployment (an optional prefix isolates tests and tenants)."""
 
     def __init__(self, settings: KafkaSettings) -> None:
-        p = settings.topic_prefix
+        self.prefix = p = settings.topic_prefix
         n = settings.partitions
-        self.calls = TopicSpec(f"{p}engage.dialer.calls", n, "CallLogged", "engage_contact_id")
-        self.emails = TopicSpec(f"{p}engage.email.events", n, "EmailEvent", "engage_contact_id")
+        self.calls = TopicSpec(
+            f"{p}engage.dialer.calls", n, "CallLogged", "engage_contact_id"
+        )
+        self.emails = TopicSpec(
+            f"{p}engage.email.events", n, "EmailEvent", "engage_contact_id"
+        )
         self.commands = TopicSpec(
             f"{p}salesforce.commands", n, "SalesforceCommand", "parent record id"
         )
@@ -35,15 +39,23 @@ class Topics:
         self.parked = TopicSpec(
             f"{p}engage.activities.parked", n, "ParkedActivity", "event_id", COMPACT
         )
-        # The dead-letter topic keeps the original key and value bytes, whatever they are.
+        # The dead-letter topic keeps the original key/value bytes, whatever they are.
         self.dlq = TopicSpec(f"{p}engage.dlq", n, None, "original key")
 
     def all(self) -> list[TopicSpec]:
-        return [self.calls, self.emails, self.commands, self.results, self.parked, self.dlq]
+        return [
+            self.calls,
+            self.emails,
+            self.commands,
+            self.results,
+            self.parked,
+            self.dlq,
+        ]
 
     def by_name(self, name: str) -> TopicSpec:
+        """Find a topic by its full name or its documented name (without the prefix)."""
         for spec in self.all():
-            if spec.name == name:
+            if name in (spec.name, spec.name.removeprefix(self.prefix)):
                 return spec
         raise KeyError(f"unknown topic {name!r}; known: {[s.name for s in self.all()]}")
 

@@ -1,4 +1,4 @@
-"""OAuth 2.0 against the org's token endpoint (JWT bearer or password flow) and a CA-pinned session."""
+"""OAuth 2.0 at the org's token endpoint (JWT bearer or password), CA-pinned session."""
 
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ class PinnedCASession(requests.Session):
         super().__init__()
         self._ca_bundle = str(ca_bundle) if ca_bundle else None
 
-    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:  # type: ignore[override]
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:  # type: ignore[override]
         merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if self._ca_bundle is not None:
             merged["verify"] = self._ca_bundle
@@ -71,7 +73,9 @@ class Authenticator:
             form = {
                 "grant_type": "password",
                 "client_id": s.client_id or "",
-                "client_secret": s.client_secret.get_secret_value() if s.client_secret else "",
+                "client_secret": s.client_secret.get_secret_value()
+                if s.client_secret
+                else "",
                 "username": s.username or "",
                 "password": s.password.get_secret_value() if s.password else "",
             }
@@ -92,12 +96,16 @@ class Authenticator:
     def _post(self, form: dict[str, str]) -> Token:
         url = f"{self._settings.login_url}/services/oauth2/token"
         try:
-            answer = self._session.post(url, data=form, timeout=self._settings.timeout_seconds)
+            answer = self._session.post(
+                url, data=form, timeout=self._settings.timeout_seconds
+            )
         except requests.RequestException as exc:
             raise to_exception(classify_exception(exc)) from None
         if answer.status_code >= 500:
             raise to_exception(
-                Problem(ErrorKind.RETRIABLE, f"HTTP_{answer.status_code}", answer.text[:200])
+                Problem(
+                    ErrorKind.RETRIABLE, f"HTTP_{answer.status_code}", answer.text[:200]
+                )
             )
         try:
             body = answer.json()

@@ -1,4 +1,4 @@
-"""The Salesforce REST client: simple-salesforce over a pinned session, with classified errors."""
+"""Salesforce REST client: simple-salesforce on a pinned session, classified errors."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class SalesforceClient:
         return self._sf
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One REST call (relative to /services/data/vXX.X/), refreshing an expired token once."""
+        """One REST call (under /services/data/vXX.X/); expired tokens refresh once."""
         for attempt in (1, 2):
             try:
                 return self._call(method, path, **kwargs)
@@ -110,7 +110,7 @@ class SalesforceClient:
     def upsert_collection(
         self, sobject: str, external_id_field: str, records: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Upsert up to 200 records of one type by external id; one answer per record, in order."""
+        """Upsert <= 200 same-type records by external id; one answer each, in order."""
         if len(records) > COLLECTION_LIMIT:
             raise ValueError(f"at most {COLLECTION_LIMIT} records per collection call")
         body = {
@@ -122,7 +122,11 @@ class SalesforceClient:
         )
         if not isinstance(answer, list) or len(answer) != len(records):
             raise to_exception(
-                Problem(ErrorKind.RETRIABLE, "BAD_ANSWER", f"unexpected answer {answer!r:.200}")
+                Problem(
+                    ErrorKind.RETRIABLE,
+                    "BAD_ANSWER",
+                    f"unexpected answer {answer!r:.200}",
+                )
             )
         return answer
 
@@ -133,7 +137,9 @@ class SalesforceClient:
             next_url = answer.get("nextRecordsUrl")
             if not next_url:
                 return
-            answer = self.request("GET", next_url.split(f"/v{self._settings.api_version}/", 1)[1])
+            answer = self.request(
+                "GET", next_url.split(f"/v{self._settings.api_version}/", 1)[1]
+            )
 
     def limits(self) -> dict[str, Any]:
         return self.request("GET", "limits/")  # type: ignore[no-any-return]

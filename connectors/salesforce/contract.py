@@ -43,7 +43,9 @@ class TaskContract:
                 name,
             )
         create_only = frozenset(
-            name for name, f in fields.items() if f.get("createable") and not f.get("updateable")
+            name
+            for name, f in fields.items()
+            if f.get("createable") and not f.get("updateable")
         )
         return cls(absent, create_only)
 
@@ -51,7 +53,7 @@ class TaskContract:
         return {k: v for k, v in fields.items() if k not in self.absent}
 
     def is_create_only_refusal(self, problem: Problem) -> bool:
-        """A real org refuses on update what it accepts on create: resend without those fields."""
+        """Orgs refuse on update fields they accept on create: resend without them."""
         return (
             problem.code == "INVALID_FIELD_FOR_INSERT_UPDATE"
             and bool(problem.fields)

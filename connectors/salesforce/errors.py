@@ -1,4 +1,4 @@
-"""The one classifier that sorts Salesforce answers into retriable, throttled, fatal and skippable."""
+"""The one classifier of Salesforce answers: retriable, throttled, fatal, skippable."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ class ErrorKind(enum.Enum):
     RETRIABLE = "retriable"  # try the same request again after a backoff
     THROTTLED = "throttled"  # the org's API budget is spent: pause, do not spin
     FATAL = "fatal"  # configuration, credentials or permissions: stop the process
-    SKIPPABLE = "skippable"  # this record cannot be written as it is: report and move on
+    SKIPPABLE = (
+        "skippable"  # this record cannot be written as it is: report and move on
+    )
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,14 @@ _RAISE = {
 
 # Codes whose kind does not follow from the HTTP status alone.
 _CODE_KINDS: dict[str, ErrorKind] = {
-    # Row locks clear once the competing transaction ends (child inserts lock the parent).
+    # Row locks clear once the other transaction ends (child inserts lock the parent).
     "UNABLE_TO_LOCK_ROW": ErrorKind.RETRIABLE,
     "SERVER_UNAVAILABLE": ErrorKind.RETRIABLE,
     "UNKNOWN_EXCEPTION": ErrorKind.RETRIABLE,
     # With allOrNone the sibling of a failed record is rolled back, not wrong itself.
     "ALL_OR_NONE_OPERATION_ROLLED_BACK": ErrorKind.RETRIABLE,
     "PROCESSING_HALTED": ErrorKind.RETRIABLE,
-    # Also the "ConcurrentPerOrgLongTxn" variant: both clear with time, not with retries.
+    # Also the "ConcurrentPerOrgLongTxn" variant: both clear with time, not retries.
     "REQUEST_LIMIT_EXCEEDED": ErrorKind.THROTTLED,
     "INVALID_SESSION_ID": ErrorKind.FATAL,
     "API_DISABLED_FOR_ORG": ErrorKind.FATAL,
@@ -82,7 +84,7 @@ _CODE_KINDS: dict[str, ErrorKind] = {
 }
 
 # Per-record errors in collection answers are about that record, except these: transient
-# ones, and a missing permission, which fails every record alike and must stop the writer.
+# ones, and a missing permission: it fails every record alike and must stop the writer.
 _RECORD_NOT_SKIPPABLE = {
     code for code, kind in _CODE_KINDS.items() if kind is not ErrorKind.FATAL
 } | {"INVALID_SESSION_ID", "INSUFFICIENT_ACCESS_OR_READONLY", "API_DISABLED_FOR_ORG"}
@@ -109,7 +111,7 @@ def classify_response(status: int, body: Any) -> Problem:
         elif status == 300:
             kind = ErrorKind.SKIPPABLE  # an upsert key matched several records
         elif status in (400, 404) and code in _record_codes():
-            # Single-record calls report record errors as 400 (404 for a deleted record).
+            # Single-record calls report record errors as 400 (404 if deleted).
             kind = ErrorKind.SKIPPABLE
         else:
             kind = ErrorKind.FATAL
@@ -117,7 +119,7 @@ def classify_response(status: int, body: Any) -> Problem:
 
 
 def classify_record_error(error: Mapping[str, Any]) -> Problem:
-    """Classify one item's error from a collection answer (`statusCode`, not `errorCode`)."""
+    """Classify one collection-answer item's error (`statusCode`, not `errorCode`)."""
     code = str(error.get("statusCode") or error.get("errorCode") or "UNKNOWN")
     message = str(error.get("message") or "")[:1000]
     fields = tuple(error.get("fields") or ())
@@ -131,8 +133,12 @@ def classify_record_error(error: Mapping[str, Any]) -> Problem:
 def classify_exception(exc: BaseException) -> Problem:
     """Classify a transport failure: timeouts and dropped connections are retriable."""
     if isinstance(exc, requests.exceptions.SSLError):
-        return Problem(ErrorKind.FATAL, "TLS_ERROR", f"{exc}: check SALESFORCE_CA_BUNDLE")
-    if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError):
+        return Problem(
+            ErrorKind.FATAL, "TLS_ERROR", f"{exc}: check SALESFORCE_CA_BUNDLE"
+        )
+    if isinstance(
+        exc, requests.exceptions.Timeout | requests.exceptions.ConnectionError
+    ):
         return Problem(ErrorKind.RETRIABLE, "CONNECTION_ERROR", str(exc)[:500])
     if isinstance(exc, requests.exceptions.RequestException):
         return Problem(ErrorKind.RETRIABLE, "HTTP_ERROR", str(exc)[:500])

@@ -11,9 +11,18 @@ TASK_EXTERNAL_ID = "Engage_Activity_Id__c"
 # Task fields the activity agent fills (plus OwnerId); nothing else is ever sent.
 TASK_FIELDS = frozenset(
     {
-        "Subject", "Description", "Status", "ActivityDate", "WhoId", "OwnerId",
-        "TaskSubtype", "CallDisposition", "CallType", "CallDurationInSeconds",
-        "Engage_Call_Duration_Minutes__c", TASK_EXTERNAL_ID,
+        "Subject",
+        "Description",
+        "Status",
+        "ActivityDate",
+        "WhoId",
+        "OwnerId",
+        "TaskSubtype",
+        "CallDisposition",
+        "CallType",
+        "CallDurationInSeconds",
+        "Engage_Call_Duration_Minutes__c",
+        TASK_EXTERNAL_ID,
     }
 )
 
@@ -47,7 +56,8 @@ def check(command: Mapping[str, Any]) -> None:
         key = command.get("external_id_field")
         if rule.external_id_field != key:
             raise PolicyRefusal(
-                f"{operation} {sobject} must be keyed by {rule.external_id_field}, not {key}"
+                f"{operation} {sobject} must be keyed by "
+                f"{rule.external_id_field}, not {key}"
             )
         extra = sorted(fields - rule.fields)
         if extra:

@@ -1,4 +1,4 @@
-"""The Salesforce writer: a batch sink that upserts commands and commits offsets only after Salesforce answered."""
+"""Salesforce writer: batch upserts; commits offsets only after Salesforce answered."""
 
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ class Pending:
     result: dict[str, Any] | None = None
 
 
+class Stopping(Exception):
+    """SIGTERM during a retry wait: leave without committing (the batch is redone)."""
+
+
 class Backoff:
     """Exponential backoff with full jitter and a cap."""
 
@@ -65,11 +69,11 @@ class Backoff:
 
     def next(self) -> float:
         self.attempt += 1
-        return random.uniform(0, min(self.cap, self.base * 2 ** self.attempt))  # noqa: S311
+        return random.uniform(0, min(self.cap, self.base * 2**self.attempt))  # noqa: S311
 
 
 class SalesforceWriter:
-    """Consumes `salesforce.commands` and writes them, at least once and idempotently."""
+    """Consumes `salesforce.commands` and writes them at least once, idempotently."""
 
     def __init__(
         self,
@@ -105,7 +109,14 @@ class SalesforceWriter:
             while not self.stop_event.is_set():
                 batch = self._collect()
                 if batch:
-                    self.process(batch)
+                    try:
+                        self.process(batch)
+                    except Stopping:
+                        log.info(
+                            "stopping during a retry; "
+                            "the open batch will be redelivered"
+                        )
+                        break
         finally:
             self._consumer.close()
 
@@ -115,7 +126,9 @@ class SalesforceWriter:
         deadline: float | None = None
         while len(batch) < self.settings.batch_size and not self.stop_event.is_set():
             timeout = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
-            msgs = self._consumer.consume(self.settings.batch_size - len(batch), timeout)
+            msgs = self._consumer.consume(
+                self.settings.batch_size - len(batch), timeout
+            )
             for msg in msgs:
                 if msg.error():
                     log.warning("consumer error: %s", msg.error())
@@ -132,7 +145,11 @@ class SalesforceWriter:
         pending: list[Pending] = []
         for msg in messages:
             origin = Origin(
-                msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                msg.key(),
+                msg.value(),
                 msg.timestamp()[1],
             )
             try:
@@ -165,20 +182,26 @@ class SalesforceWriter:
             self._on_batch(self.stats)
 
     def _upsert_all(self, sobject: str, ext_field: str, items: list[Pending]) -> None:
-        # The same key twice in one call is refused (DUPLICATE_EXTERNAL_ID): send the last one.
+        # A key twice in one call is refused (DUPLICATE_EXTERNAL_ID): send the last one.
         by_key: dict[str, list[Pending]] = defaultdict(list)
         for item in items:
             by_key[str(item.command["fields"][ext_field])].append(item)
         todo = [group[-1] for group in by_key.values()]
         for start in range(0, len(todo), COLLECTION_LIMIT):
-            self._upsert_chunk(sobject, ext_field, todo[start : start + COLLECTION_LIMIT])
+            self._upsert_chunk(
+                sobject, ext_field, todo[start : start + COLLECTION_LIMIT]
+            )
         for group in by_key.values():
             for twin in group[:-1]:
-                twin.result = dict(group[-1].result or {}) | {"event_id": twin.command["command_id"]}
+                twin.result = dict(group[-1].result or {}) | {
+                    "event_id": twin.command["command_id"]
+                }
 
     def _upsert_chunk(self, sobject: str, ext_field: str, chunk: list[Pending]) -> None:
         assert self.contract is not None
-        bodies = {id(item): self.contract.prepare(item.command["fields"]) for item in chunk}
+        bodies = {
+            id(item): self.contract.prepare(item.command["fields"]) for item in chunk
+        }
         backoff = Backoff(cap=self.settings.max_retry_seconds)
         todo = list(chunk)
         while todo:
@@ -198,13 +221,19 @@ class SalesforceWriter:
             for item, answer in zip(todo, answers, strict=True):
                 if answer.get("success"):
                     item.result = _result(
-                        item.command, True, "OK", None, answer.get("id"), answer.get("created")
+                        item.command,
+                        True,
+                        "OK",
+                        None,
+                        answer.get("id"),
+                        answer.get("created"),
                     )
                     continue
                 problem = classify_record_error((answer.get("errors") or [{}])[0])
                 if self.contract.is_create_only_refusal(problem):
                     bodies[id(item)] = {
-                        k: v for k, v in bodies[id(item)].items()
+                        k: v
+                        for k, v in bodies[id(item)].items()
                         if k not in self.contract.create_only
                     }
                     retry.append(item)
@@ -212,9 +241,15 @@ class SalesforceWriter:
                     retry.append(item)
                 else:
                     item.result = _result(
-                        item.command, False, problem.code, problem.message, fields=problem.fields
+                        item.command,
+                        False,
+                        problem.code,
+                        problem.message,
+                        fields=problem.fields,
                     )
-                    self._dead_letter(item.origin, f"{problem.code}: {problem.message}", problem.code)
+                    self._dead_letter(
+                        item.origin, f"{problem.code}: {problem.message}", problem.code
+                    )
             if retry and any(
                 not self.contract.is_create_only_refusal(
                     classify_record_error((a.get("errors") or [{}])[0])
@@ -229,13 +264,20 @@ class SalesforceWriter:
     def _wait(self, seconds: float, problem: Problem | None) -> None:
         """Back off without leaving the group: pause fetching and keep polling."""
         if problem is not None:
-            log.warning("Salesforce %s (%s); retrying in %.1fs", problem.code, problem.message[:120], seconds)
+            log.warning(
+                "Salesforce %s (%s); retrying in %.1fs",
+                problem.code,
+                problem.message[:120],
+                seconds,
+            )
         assert self._consumer is not None
         assignment = self._consumer.assignment()
         self._consumer.pause(assignment)
         deadline = time.monotonic() + seconds
         try:
             while time.monotonic() < deadline:
+                if self.stop_event.is_set():
+                    raise Stopping
                 self._consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
         finally:
             self._consumer.resume(self._consumer.assignment())
@@ -255,7 +297,9 @@ class SalesforceWriter:
             key=result["event_id"].encode(),
         )
 
-    def _dead_letter(self, origin: Origin, error: BaseException | str, reason: str) -> None:
+    def _dead_letter(
+        self, origin: Origin, error: BaseException | str, reason: str
+    ) -> None:
         self.stats.dead_letters += 1
         self._dlq.send(origin, error, reason)
 
@@ -268,7 +312,9 @@ class SalesforceWriter:
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
         try:
             self._consumer.commit(offsets=offsets, asynchronous=False)
-        except Exception as exc:  # partitions revoked mid-batch: the new owner redoes them
+        except (
+            Exception
+        ) as exc:  # partitions revoked mid-batch: the new owner redoes them
             log.warning("offset commit failed (%s); the batch will be redelivered", exc)
 
 

@@ -17,7 +17,9 @@ from streams.activity.processor import ActivityProcessor
 def _origin(event: Any) -> Origin:
     msg = event.message
     timestamp_ms = int((msg.timestamp or 0) * 1000)
-    return Origin(msg.topic, msg.partition, msg.offset, msg.key, msg.value, timestamp_ms)
+    return Origin(
+        msg.topic, msg.partition, msg.offset, msg.key, msg.value, timestamp_ms
+    )
 
 
 def register(
@@ -31,7 +33,7 @@ def register(
     source = app.topic(topics.calls.name, topics.emails.name, acks=True)
     within = settings.batch_within_ms / 1000
 
-    # concurrency=1: faust-streaming #606 commits past in-flight events when it is higher.
+    # concurrency=1: faust-streaming #606 commits past in-flight events if it is higher.
     @app.agent(source, concurrency=1, name="activities_to_task_commands")
     async def activities_to_task_commands(stream: faust.StreamT) -> None:
         # take_events acks a batch only when this loop comes back for the next one,

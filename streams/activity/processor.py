@@ -1,4 +1,4 @@
-"""Turns a batch of inbound activity messages into Task commands, parked activities and dead letters."""
+"""Turns activity batches into Task commands, parked activities and dead letters."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class ActivityProcessor:
         self._inputs = topics.activity_inputs
 
     async def handle(self, batch: Sequence[Origin]) -> None:
-        """Emit the outcome of every message, then wait until Kafka acknowledged all of it."""
+        """Emit each message's outcome, then wait until Kafka acknowledged it all."""
         for origin in batch:
             self.handle_one(origin)
         await self.producer.flush_async()
@@ -51,7 +51,9 @@ class ActivityProcessor:
         try:
             event = self.serde.decode(schema, origin.value)
             validate(event)
-            formatted = (call_to_task if schema == "CallLogged" else email_to_task)(event)
+            formatted = (call_to_task if schema == "CallLogged" else email_to_task)(
+                event
+            )
         except DecodeError as exc:
             self._dead_letter(origin, exc, "undecodable")
             return
@@ -81,7 +83,9 @@ class ActivityProcessor:
         # fight over the parent's row lock from two processes.
         key = (draft.who_id or draft.event_id).encode()
         self.producer.produce(
-            self.topics.commands.name, self.serde.encode("SalesforceCommand", command), key
+            self.topics.commands.name,
+            self.serde.encode("SalesforceCommand", command),
+            key,
         )
         self.stats.commands_out += 1
 

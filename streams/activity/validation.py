@@ -1,4 +1,4 @@
-"""Checks an activity event must pass beyond its Avro schema before it becomes a Task."""
+"""Checks an activity event must pass, beyond its Avro schema, to become a Task."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ def validate(event: Mapping[str, Any]) -> None:
         raise InvalidEvent("contact.engage_contact_id is empty")
     who = contact.get("salesforce_id")
     if who is not None and not _WHO_ID.fullmatch(who.strip()):
-        raise InvalidEvent(f"contact.salesforce_id {who[:40]!r} is not a Lead or Contact id")
+        raise InvalidEvent(
+            f"contact.salesforce_id {who[:40]!r} is not a Lead or Contact id"
+        )
     if event.get("duration_seconds", 0) < 0:
         raise InvalidEvent("duration_seconds is negative")

@@ -14,10 +14,14 @@ from tests.factories import call_event, contact_ref, email_event
 from tests.kafka_helpers import read_topic
 
 
-def _publish(settings: KafkaSettings, topic: str, schema: str, events: list[dict]) -> None:
+def _publish(
+    settings: KafkaSettings, topic: str, schema: str, events: list[dict]
+) -> None:
     serde, producer = Serde(), AckingProducer(settings)
     for ev in events:
-        producer.produce(topic, serde.encode(schema, ev), ev["contact"]["engage_contact_id"].encode())
+        producer.produce(
+            topic, serde.encode(schema, ev), ev["contact"]["engage_contact_id"].encode()
+        )
     producer.flush()
 
 
@@ -25,7 +29,10 @@ def test_linked_activities_become_task_commands_and_unlinked_ones_are_parked(
     kafka_settings: KafkaSettings, processes: Processes
 ) -> None:
     topics = Topics(kafka_settings)
-    calls = [call_event(call_result="LEFT_MESSAGE", voicemail_title=f"vm {i}") for i in range(60)]
+    calls = [
+        call_event(call_result="LEFT_MESSAGE", voicemail_title=f"vm {i}")
+        for i in range(60)
+    ]
     emails = [email_event(event_type="SENT", body=f"body {i}") for i in range(40)]
     unlinked = [call_event(contact=contact_ref(salesforce_id=None)) for _ in range(10)]
     _publish(kafka_settings, topics.calls.name, "CallLogged", calls + unlinked)
@@ -46,7 +53,9 @@ def test_linked_activities_become_task_commands_and_unlinked_ones_are_parked(
         serde.decode("ParkedActivity", r.value)
         for r in read_topic(kafka_settings, topics.parked.name, expect=10)
     ]
-    assert sorted(p["event_id"] for p in parked) == sorted(e["event_id"] for e in unlinked)
+    assert sorted(p["event_id"] for p in parked) == sorted(
+        e["event_id"] for e in unlinked
+    )
     assert {p["reason"] for p in parked} == {"contact-not-linked"}
 
 
@@ -61,7 +70,9 @@ def test_undecodable_and_invalid_messages_go_to_the_dead_letter_topic_with_their
             os.urandom(64),
             b"",
             serde.encode("EmailEvent", email_event()),  # another schema on this topic
-            serde.encode("CallLogged", call_event(event_id=" ")),  # decodes, but invalid
+            serde.encode(
+                "CallLogged", call_event(event_id=" ")
+            ),  # decodes, but invalid
         ],
         topics.emails.name: [
             b'{"json": "not avro"}',
@@ -79,7 +90,9 @@ def test_undecodable_and_invalid_messages_go_to_the_dead_letter_topic_with_their
     dead = read_topic(kafka_settings, topics.dlq.name, expect=6)
     assert len(dead) == 6
     originals = {(t, v) for t, vs in bad_values.items() for v in vs}
-    assert {(r.headers["__connect.errors.topic"].decode(), r.value or b"") for r in dead} == originals
+    assert {
+        (r.headers["__connect.errors.topic"].decode(), r.value or b"") for r in dead
+    } == originals
     for record in dead:
         assert record.key == b"bad-key"
         assert int(record.headers["__connect.errors.offset"]) >= 0
@@ -87,6 +100,6 @@ def test_undecodable_and_invalid_messages_go_to_the_dead_letter_topic_with_their
         assert record.headers["__connect.errors.exception.class.name"]
         assert record.headers["__connect.errors.exception.message"]
     commands = read_topic(kafka_settings, topics.commands.name, expect=1)
-    assert [serde.decode("SalesforceCommand", r.value)["command_id"] for r in commands] == [
-        good["event_id"]
-    ]
+    assert [
+        serde.decode("SalesforceCommand", r.value)["command_id"] for r in commands
+    ] == [good["event_id"]]

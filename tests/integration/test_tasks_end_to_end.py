@@ -1,4 +1,4 @@
-"""Calls and emails become exactly one Salesforce Task each: real broker, sandbox org over HTTPS."""
+"""Each call/email becomes exactly one Salesforce Task; real broker, HTTPS sandbox."""
 
 from __future__ import annotations
 
@@ -20,10 +20,25 @@ from tests.factories import call_event, contact_ref, email_event
 from tests.kafka_helpers import read_topic
 from tests.waiting import wait_until
 
-CALL_RESULTS = ["CONNECTED_DIRECT_LINE", "CONNECTED_SWITCHBOARD", "REFERRED_TO_COLLEAGUE",
-                "LEFT_MESSAGE", "NO_ANSWER", "WRONG_NUMBER", "GATEKEEPER_BLOCKED"]
-EMAIL_TYPES = ["SENT", "OPENED", "FAILED", "UNSUBSCRIBED", "CONTENT_VIEWED",
-               "CONTENT_DOWNLOADED", "LINK_CLICKED", "REPLIED"]
+CALL_RESULTS = [
+    "CONNECTED_DIRECT_LINE",
+    "CONNECTED_SWITCHBOARD",
+    "REFERRED_TO_COLLEAGUE",
+    "LEFT_MESSAGE",
+    "NO_ANSWER",
+    "WRONG_NUMBER",
+    "GATEKEEPER_BLOCKED",
+]
+EMAIL_TYPES = [
+    "SENT",
+    "OPENED",
+    "FAILED",
+    "UNSUBSCRIBED",
+    "CONTENT_VIEWED",
+    "CONTENT_DOWNLOADED",
+    "LINK_CLICKED",
+    "REPLIED",
+]
 
 
 @pytest.fixture
@@ -34,35 +49,60 @@ def admin(sandbox_org: Any) -> SandboxAdmin:
 @pytest.fixture
 def people(admin: SandboxAdmin) -> list[str]:
     """Ids of 50 Contacts and 50 Leads in the org."""
-    admin.put_records("Contact", [{"LastName": f"Person{i}", "Email": f"c{i}@example.org"} for i in range(50)])
     admin.put_records(
-        "Lead", [{"LastName": f"Lead{i}", "Company": f"Co {i}", "Email": f"l{i}@example.org"} for i in range(50)]
+        "Contact",
+        [{"LastName": f"Person{i}", "Email": f"c{i}@example.org"} for i in range(50)],
+    )
+    admin.put_records(
+        "Lead",
+        [
+            {"LastName": f"Lead{i}", "Company": f"Co {i}", "Email": f"l{i}@example.org"}
+            for i in range(50)
+        ],
     )
     return [r["Id"] for r in admin.records("Contact") + admin.records("Lead")]
 
 
-def _events(people: list[str], calls: int, emails: int, seed: int = 1) -> list[tuple[str, dict]]:
+def _events(
+    people: list[str], calls: int, emails: int, seed: int = 1
+) -> list[tuple[str, dict]]:
     rng = random.Random(seed)
     out: list[tuple[str, dict]] = []
     for i in range(calls):
         result = CALL_RESULTS[i % len(CALL_RESULTS)]
-        out.append(("CallLogged", call_event(
-            contact=contact_ref(engage_contact_id=f"ec-{i % 37}", salesforce_id=rng.choice(people)),
-            call_result=result,
-            sentiment=rng.choice([None, "NEXT_STEP_BOOKED", "NO_FIT"]),
-            comments=rng.choice([None, f"comment {i}", "x" * 40_000]),
-            voicemail_title=rng.choice([None, f"vm {i}"]),
-            recording_url=rng.choice([None, f"https://rec.example.org/{i}"]),
-            duration_seconds=rng.randint(0, 3600),
-        )))
+        out.append(
+            (
+                "CallLogged",
+                call_event(
+                    contact=contact_ref(
+                        engage_contact_id=f"ec-{i % 37}",
+                        salesforce_id=rng.choice(people),
+                    ),
+                    call_result=result,
+                    sentiment=rng.choice([None, "NEXT_STEP_BOOKED", "NO_FIT"]),
+                    comments=rng.choice([None, f"comment {i}", "x" * 40_000]),
+                    voicemail_title=rng.choice([None, f"vm {i}"]),
+                    recording_url=rng.choice([None, f"https://rec.example.org/{i}"]),
+                    duration_seconds=rng.randint(0, 3600),
+                ),
+            )
+        )
     for i in range(emails):
-        out.append(("EmailEvent", email_event(
-            contact=contact_ref(engage_contact_id=f"ec-{i % 41}", salesforce_id=rng.choice(people)),
-            event_type=EMAIL_TYPES[i % len(EMAIL_TYPES)],
-            email_subject=rng.choice(["Quick question", "S" * 300]),
-            link_text=rng.choice([None, "Pricing page"]),
-            body=rng.choice([None, f"Hello {i}"]),
-        )))
+        out.append(
+            (
+                "EmailEvent",
+                email_event(
+                    contact=contact_ref(
+                        engage_contact_id=f"ec-{i % 41}",
+                        salesforce_id=rng.choice(people),
+                    ),
+                    event_type=EMAIL_TYPES[i % len(EMAIL_TYPES)],
+                    email_subject=rng.choice(["Quick question", "S" * 300]),
+                    link_text=rng.choice([None, "Pricing page"]),
+                    body=rng.choice([None, f"Hello {i}"]),
+                ),
+            )
+        )
     return out
 
 
@@ -70,7 +110,9 @@ def _publish(settings: KafkaSettings, events: list[tuple[str, dict]]) -> None:
     topics, serde, producer = Topics(settings), Serde(), AckingProducer(settings)
     for schema, ev in events:
         topic = topics.calls.name if schema == "CallLogged" else topics.emails.name
-        producer.produce(topic, serde.encode(schema, ev), ev["contact"]["engage_contact_id"].encode())
+        producer.produce(
+            topic, serde.encode(schema, ev), ev["contact"]["engage_contact_id"].encode()
+        )
     producer.flush()
 
 
@@ -88,7 +130,10 @@ def _task_count(admin: SandboxAdmin, n: int) -> bool:
 
 
 def test_calls_and_emails_become_exactly_one_task_each_even_when_published_twice(
-    kafka_settings: KafkaSettings, sandbox_org: Any, admin: SandboxAdmin, people: list[str],
+    kafka_settings: KafkaSettings,
+    sandbox_org: Any,
+    admin: SandboxAdmin,
+    people: list[str],
     processes: Processes,
 ) -> None:
     events = _events(people, 500, 500)
@@ -109,22 +154,32 @@ def test_calls_and_emails_become_exactly_one_task_each_even_when_published_twice
     calls_made = admin.api_calls()
 
     _publish(kafka_settings, events)
-    results = read_topic(kafka_settings, Topics(kafka_settings).results.name, expect=2000, timeout=180)
+    results = read_topic(
+        kafka_settings, Topics(kafka_settings).results.name, expect=2000, timeout=180
+    )
     serde = Serde()
     decoded = [serde.decode("WriteResult", r.value) for r in results]
     assert len(decoded) == 2000
-    assert all(r["success"] for r in decoded), Counter(r["status_code"] for r in decoded)
+    assert all(r["success"] for r in decoded), Counter(
+        r["status_code"] for r in decoded
+    )
     assert Counter(r["created"] for r in decoded) == {True: 1000, False: 1000}
     tasks_after = _tasks(admin)
     assert len(tasks_after) == 1000
     assert {t["Id"] for t in tasks_after} == {t["Id"] for t in tasks}
     assert read_topic(kafka_settings, Topics(kafka_settings).dlq.name, idle=2) == []
-    print(f"\n1,000 events -> {len(tasks)} Tasks; replay of 1,000 -> still {len(tasks_after)}; "
-          f"API calls: first pass {calls_made}, total {admin.api_calls()}")
+    print(
+        f"\n1,000 events -> {len(tasks)} Tasks; "
+        f"replay of 1,000 -> still {len(tasks_after)}; "
+        f"API calls: first pass {calls_made}, total {admin.api_calls()}"
+    )
 
 
 def test_bad_messages_are_dead_lettered_and_everything_else_is_written(
-    kafka_settings: KafkaSettings, sandbox_org: Any, admin: SandboxAdmin, people: list[str],
+    kafka_settings: KafkaSettings,
+    sandbox_org: Any,
+    admin: SandboxAdmin,
+    people: list[str],
     processes: Processes,
 ) -> None:
     topics, serde = Topics(kafka_settings), Serde()
@@ -132,11 +187,19 @@ def test_bad_messages_are_dead_lettered_and_everything_else_is_written(
     bad = [
         (topics.calls.name, os.urandom(100)),
         (topics.calls.name, serde.encode("EmailEvent", email_event())),
-        (topics.calls.name, serde.encode("CallLogged", call_event(duration_seconds=-5))),
+        (
+            topics.calls.name,
+            serde.encode("CallLogged", call_event(duration_seconds=-5)),
+        ),
         (topics.emails.name, os.urandom(7)),
         (topics.emails.name, serde.encode("CallLogged", call_event())),
-        (topics.emails.name, serde.encode(
-            "EmailEvent", email_event(contact=contact_ref(salesforce_id="not-an-id")))),
+        (
+            topics.emails.name,
+            serde.encode(
+                "EmailEvent",
+                email_event(contact=contact_ref(salesforce_id="not-an-id")),
+            ),
+        ),
     ]
     producer = AckingProducer(kafka_settings)
     for topic, value in bad:
@@ -149,25 +212,41 @@ def test_bad_messages_are_dead_lettered_and_everything_else_is_written(
 
     wait_until(lambda: _task_count(admin, 100), 180, what="100 Tasks")
     dead = read_topic(kafka_settings, topics.dlq.name, expect=len(bad))
-    assert sorted((r.headers["__connect.errors.topic"].decode(), r.value) for r in dead) == sorted(bad)
+    assert sorted(
+        (r.headers["__connect.errors.topic"].decode(), r.value) for r in dead
+    ) == sorted(bad)
     for record in dead:
         assert set(record.headers) >= {
-            "__connect.errors.topic", "__connect.errors.partition", "__connect.errors.offset",
-            "__connect.errors.exception.class.name", "__connect.errors.exception.message",
+            "__connect.errors.topic",
+            "__connect.errors.partition",
+            "__connect.errors.offset",
+            "__connect.errors.exception.class.name",
+            "__connect.errors.exception.message",
         }
-    assert {t["Engage_Activity_Id__c"] for t in _tasks(admin)} == {ev["event_id"] for _, ev in good}
+    assert {t["Engage_Activity_Id__c"] for t in _tasks(admin)} == {
+        ev["event_id"] for _, ev in good
+    }
 
 
 def test_writer_killed_mid_run_then_restarted_writes_every_task_exactly_once(
-    kafka_settings: KafkaSettings, sandbox_org: Any, admin: SandboxAdmin, people: list[str],
+    kafka_settings: KafkaSettings,
+    sandbox_org: Any,
+    admin: SandboxAdmin,
+    people: list[str],
     processes: Processes,
 ) -> None:
     events = _events(people, 1000, 1000, seed=3)
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org) | {"WRITER_BATCH_SIZE": "50"}
+    env = (
+        kafka_env(kafka_settings)
+        | salesforce_env(sandbox_org)
+        | {"WRITER_BATCH_SIZE": "50"}
+    )
     _publish(kafka_settings, events)
     processes.start("worker", env)
     writer = processes.start("writer", env, name="writer-1")
-    wait_until(lambda: admin.stats()["records"].get("Task", 0) >= 300, 180, what="300 Tasks")
+    wait_until(
+        lambda: admin.stats()["records"].get("Task", 0) >= 300, 180, what="300 Tasks"
+    )
     processes.kill9(writer)
     written_at_kill = admin.stats()["records"].get("Task", 0)
     assert written_at_kill < 2000, "the kill came too late to interrupt the run"
@@ -180,4 +259,7 @@ def test_writer_killed_mid_run_then_restarted_writes_every_task_exactly_once(
     assert max(ids.values()) == 1
     assert set(ids) == {ev["event_id"] for _, ev in events}
     assert read_topic(kafka_settings, Topics(kafka_settings).dlq.name, idle=2) == []
-    print(f"\nkill -9 after {written_at_kill} Tasks; after restart {len(tasks)} Tasks, 0 duplicates")
+    print(
+        f"\nkill -9 after {written_at_kill} Tasks; "
+        f"after restart {len(tasks)} Tasks, 0 duplicates"
+    )

@@ -36,6 +36,7 @@ FIRST_REGISTRY_ID = 0x01020304
 # Schemas that name another schema of the catalog instead of defining it inline.
 REFERENCING = {"CallLogged", "EmailEvent", "ParkedActivity"}
 
+
 def _docs() -> dict[str, dict[str, Any]]:
     docs = {}
     for path in sorted(SCHEMA_DIR.glob("*.avsc")):
@@ -192,10 +193,7 @@ def test_fastavro_crc64_hex_is_the_little_endian_byte_order_of_the_spec_value() 
 
 @pytest.mark.parametrize(
     "name",
-    [
-        n
-        for n in SCHEMA_NAMES
-    ],
+    [n for n in SCHEMA_NAMES],
 )
 def test_single_object_header_is_marker_then_little_endian_crc64_fingerprint(
     name: str,
@@ -209,12 +207,7 @@ def test_single_object_header_is_marker_then_little_endian_crc64_fingerprint(
 
 @pytest.mark.parametrize(
     "name",
-    [
-        n
-        if n in REFERENCING
-        else n
-        for n in SCHEMA_NAMES
-    ],
+    [n if n in REFERENCING else n for n in SCHEMA_NAMES],
 )
 def test_catalog_canonical_form_is_the_self_contained_parsing_canonical_form(
     name: str,
@@ -438,12 +431,7 @@ def fake_confluent_registry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        n
-        if n in REFERENCING
-        else n
-        for n in SCHEMA_NAMES
-    ],
+    [n if n in REFERENCING else n for n in SCHEMA_NAMES],
 )
 @pytest.mark.usefixtures("fake_confluent_registry")
 def test_registry_adapter_registers_a_schema_a_registry_can_parse(name: str) -> None:

@@ -1,0 +1,90 @@
+"""`engage-sync up` runs the pipeline with demo traffic; Ctrl-C stops every child."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from sandbox.admin import SandboxAdmin
+from tests.conftest import REPO
+from tests.waiting import wait_until
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids whose env mentions `marker` (our data dir), i.e. children of that run."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    data_dir = tmp_path / "state"
+    out = tmp_path / "up.out"
+    env = os.environ | {
+        "PYTHONUNBUFFERED": "1",
+        "ENGAGE_SYNC_TEST_MARKER": str(data_dir),
+        "KAFKA_TOPIC_PREFIX": f"up{os.getpid()}.",
+    }
+    # Same broker as the other tests when one is given; otherwise `up` starts its own.
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    up = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engage_sync.cli",
+            "up",
+            "--data-dir",
+            str(data_dir),
+            "--rate",
+            "50",
+        ],
+        env=env,
+        cwd=REPO,
+        stdout=out.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        url = wait_until(
+            lambda: re.search(
+                r"https://127\.0\.0\.1:\d+", out.read_text(errors="replace")
+            ),
+            90,
+            what="the sandbox URL in up's output",
+        ).group(0)
+        admin = SandboxAdmin(url, data_dir / "sandbox" / "ca.pem")
+
+        def tasks() -> int:
+            assert up.poll() is None, out.read_text(errors="replace")[-3000:]
+            return int(admin.stats()["records"].get("Task", 0))
+
+        seeded = tasks()  # the demo org comes with some Tasks of its own
+        wait_until(lambda: tasks() >= seeded + 50, 120, what="50 demo Tasks")
+        assert len(_processes_with(str(data_dir))) >= 3  # sandbox, worker, writer
+        up.send_signal(signal.SIGINT)
+        assert up.wait(60) == 0, out.read_text(errors="replace")[-3000:]
+    finally:
+        if up.poll() is None:
+            up.kill()
+    text = out.read_text(errors="replace")
+    status = json.loads(text.split("final status: ", 1)[1].splitlines()[0])
+    assert status["events in"] > 0
+    assert status["Task commands"] > 0
+    assert status["Tasks written"] >= 50
+    assert status["Salesforce API calls used"] > 0
+    assert "stopped: every child process has exited" in text
+    assert _processes_with(str(data_dir)) == []
