@@ -158,7 +158,7 @@ def latency(
     for i, ev in enumerate(_calls(people, n, f"lat{int(start)}")):
         target = start + i / rate
         while time.monotonic() < target:
-            time.sleep(min(0.002, target - time.monotonic()))
+            time.sleep(max(0.0, min(0.002, target - time.monotonic())))
         ev["occurred_at"] = datetime.now(UTC)
         sent[ev["event_id"]] = ev["occurred_at"].timestamp()
         producer.produce(

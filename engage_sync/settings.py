@@ -147,6 +147,9 @@ class WriterSettings(_Base):
     batch_size: int = Field(200, ge=1, le=200, alias="WRITER_BATCH_SIZE")
     linger_ms: int = Field(250, ge=0, le=60_000, alias="WRITER_LINGER_MS")
     max_retry_seconds: float = Field(30.0, gt=0, alias="WRITER_MAX_BACKOFF_SECONDS")
+    fetch_max_wait_ms: int = Field(
+        100, ge=10, le=5000, alias="WRITER_FETCH_MAX_WAIT_MS"
+    )
 
 
 class WorkerSettings(_Base):
@@ -155,6 +158,9 @@ class WorkerSettings(_Base):
     batch_size: int = Field(1000, ge=1, le=100_000, alias="WORKER_BATCH_SIZE")
     batch_within_ms: int = Field(50, ge=1, le=60_000, alias="WORKER_BATCH_WITHIN_MS")
     loglevel: str = Field("WARNING", alias="WORKER_LOGLEVEL")
+    fetch_max_wait_ms: int = Field(
+        100, ge=10, le=5000, alias="WORKER_FETCH_MAX_WAIT_MS"
+    )
 
 
 class SandboxSettings(_Base):

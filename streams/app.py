@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import faust
 
@@ -16,11 +17,34 @@ from engage_sync.settings import KafkaSettings, WorkerSettings
 log = logging.getLogger(__name__)
 
 
+def _shorten_fetch_wait(max_wait_ms: int) -> None:
+    """faust-streaming hard-codes aiokafka's fetch_max_wait_ms=1500 for its consumer.
+
+    A broker that holds an empty fetch for the whole wait adds up to 1.5 s to every
+    quiet-to-busy transition; the fetcher reads the value when the consumer starts.
+    """
+    from faust.transport.drivers import aiokafka as driver
+
+    thread = driver.AIOKafkaConsumerThread
+    if getattr(thread, "_engage_sync_patched", False):
+        return
+    original = thread._create_worker_consumer
+
+    def create(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = max_wait_ms
+        return consumer
+
+    thread._create_worker_consumer = create  # type: ignore[method-assign]
+    thread._engage_sync_patched = True  # type: ignore[attr-defined]
+
+
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     """Build the app with every agent registered; nothing connects until it starts."""
     from streams.activity.agents import register as register_activity
 
     bootstrap = kafka.require_bootstrap()
+    _shorten_fetch_wait(worker.fetch_max_wait_ms)
     datadir = Path(tempfile.gettempdir()) / "engage-sync-faust" / kafka.group("worker")
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(

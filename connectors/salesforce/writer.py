@@ -97,7 +97,11 @@ class SalesforceWriter:
         clients.ensure_topics(self.kafka, self.topics.all())
         self.client.connect()
         self.contract = TaskContract.from_describe(self.client.describe("Task"))
-        self._consumer = clients.consumer(self.kafka, self.kafka.group("writer"))
+        self._consumer = clients.consumer(
+            self.kafka,
+            self.kafka.group("writer"),
+            **{"fetch.wait.max.ms": self.settings.fetch_max_wait_ms},
+        )
         self._consumer.subscribe([self.topics.commands.name])
 
     def run(self) -> None:
