@@ -148,6 +148,21 @@ def create_topics() -> None:
     typer.echo(f"created: {', '.join(created) if created else 'nothing (all exist)'}")
 
 
+def _register_subcommands() -> None:
+    from engage_sync.commands import inbound
+    from engage_sync.commands.settings import app as settings_app
+
+    app.add_typer(settings_app, name="settings")
+    contacts_app = typer.Typer(help="Engage's copy of contacts.")
+    contacts_app.command("show")(inbound.contacts_show)
+    app.add_typer(contacts_app, name="contacts")
+    app.command("poller")(inbound.poller)
+    app.command("poll-history")(inbound.poll_history)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         app()

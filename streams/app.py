@@ -42,6 +42,7 @@ def _shorten_fetch_wait(max_wait_ms: int) -> None:
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     """Build the app with every agent registered; nothing connects until it starts."""
     from streams.activity.agents import register as register_activity
+    from streams.contacts.agents import register as register_contacts
 
     bootstrap = kafka.require_bootstrap()
     _shorten_fetch_wait(worker.fetch_max_wait_ms)
@@ -67,6 +68,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     topics = Topics(kafka)
     producer = clients.AckingProducer(kafka)
     register_activity(app, topics, Serde(kafka.schema_registry_url), producer, worker)
+    register_contacts(app, kafka, worker)
     return app
 
 

@@ -39,6 +39,21 @@ class Topics:
         self.parked = TopicSpec(
             f"{p}engage.activities.parked", n, "ParkedActivity", "event_id", COMPACT
         )
+        self.records = TopicSpec(
+            f"{p}salesforce.records", n, "SalesforceRecord", "salesforce_id"
+        )
+        self.contacts = TopicSpec(
+            f"{p}engage.contacts", n, "EngageContact", "engage_contact_id", COMPACT
+        )
+        self.accounts = TopicSpec(
+            f"{p}engage.accounts", n, "EngageAccount", "engage_account_id", COMPACT
+        )
+        self.settings = TopicSpec(
+            f"{p}engage.settings", 1, "CrmSettingsDocument", "crm-settings", COMPACT
+        )
+        self.poller_state = TopicSpec(
+            f"{p}engage.poller.state", 1, "PollerState", "<kind>:<object>", COMPACT
+        )
         # The dead-letter topic keeps the original key/value bytes, whatever they are.
         self.dlq = TopicSpec(f"{p}engage.dlq", n, None, "original key")
 
@@ -49,6 +64,11 @@ class Topics:
             self.commands,
             self.results,
             self.parked,
+            self.records,
+            self.contacts,
+            self.accounts,
+            self.settings,
+            self.poller_state,
             self.dlq,
         ]
 

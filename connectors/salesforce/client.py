@@ -130,16 +130,31 @@ class SalesforceClient:
             )
         return answer
 
-    def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
-        answer = self.request("GET", "query", params={"q": soql})
+    def query_pages(
+        self, soql: str, include_deleted: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """Each page of a query (one API call each), following `nextRecordsUrl`.
+
+        Args:
+            soql: the query.
+            include_deleted: use queryAll, which also returns deleted and merged rows.
+        """
+        resource = "queryAll" if include_deleted else "query"
+        answer = self.request("GET", resource, params={"q": soql})
         while True:
-            yield from answer.get("records", [])
+            yield answer
             next_url = answer.get("nextRecordsUrl")
             if not next_url:
                 return
-            answer = self.request(
-                "GET", next_url.split(f"/v{self._settings.api_version}/", 1)[1]
-            )
+            marker = f"/v{self._settings.api_version}/"
+            answer = self.request("GET", next_url.split(marker, 1)[1])
+
+    def query_all(self, soql: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        for page in self.query_pages(soql, include_deleted):
+            yield from page.get("records", [])
+
+    def count(self, soql: str) -> int:
+        return int(self.request("GET", "query", params={"q": soql})["totalSize"])
 
     def limits(self) -> dict[str, Any]:
         return self.request("GET", "limits/")  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ from engage_sync.settings import WorkerSettings
 from streams.activity.processor import ActivityProcessor
 
 
-def _origin(event: Any) -> Origin:
+def origin_of(event: Any) -> Origin:
     msg = event.message
     timestamp_ms = int((msg.timestamp or 0) * 1000)
     return Origin(
@@ -39,7 +39,7 @@ def register(
         # take_events acks a batch only when this loop comes back for the next one,
         # i.e. after `handle` saw Kafka acknowledge every command, park and dead letter.
         async for events in stream.take_events(settings.batch_size, within):
-            await processor.handle([_origin(e) for e in events])
+            await processor.handle([origin_of(e) for e in events])
 
     app.activity_processor = processor  # type: ignore[attr-defined]
     return processor

@@ -1,0 +1,85 @@
+"""Poll cursors, kept durably on the compacted `engage.poller.state` topic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from connectors.kafka.clients import AckingProducer
+from connectors.kafka.serde import Serde
+from connectors.kafka.snapshot import latest_values
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+
+
+def _ms(value: object) -> int:
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    return int(value or 0)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Everything up to (stamp_ms, last_id) in `(SystemModstamp, Id)` order is published."""
+
+    object: str
+    kind: str  # "incremental" | "history"
+    stamp_ms: int
+    last_id: str | None = None
+    seen: frozenset[str] = field(default_factory=frozenset)
+    started_ms: int | None = None
+    done: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.object}"
+
+    def advanced(
+        self, stamp_ms: int, last_id: str | None, seen: frozenset[str]
+    ) -> Cursor:
+        return replace(self, stamp_ms=stamp_ms, last_id=last_id, seen=seen)
+
+
+class CursorStore:
+    """Reads every cursor once at start; writes each new position and waits for the ack."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+        self.topic = Topics(kafka).poller_state.name
+        self.serde = Serde(kafka.schema_registry_url)
+        self._producer = AckingProducer(kafka)
+        self._cursors: dict[str, Cursor] = {}
+
+    def load(self) -> CursorStore:
+        for key, value in latest_values(self.kafka, self.topic).items():
+            record = self.serde.decode("PollerState", value)
+            self._cursors[key.decode()] = Cursor(
+                object=record["object"],
+                kind=record["kind"],
+                stamp_ms=_ms(record["system_modstamp"]),
+                last_id=record["last_id"],
+                seen=frozenset(record["seen"]),
+                started_ms=_ms(record["started_at"]) if record["started_at"] else None,
+                done=record["done"],
+            )
+        return self
+
+    def get(self, kind: str, obj: str) -> Cursor | None:
+        return self._cursors.get(f"{kind}:{obj}")
+
+    def save(self, cursor: Cursor) -> None:
+        record = {
+            "object": cursor.object,
+            "kind": cursor.kind,
+            "system_modstamp": cursor.stamp_ms,
+            "last_id": cursor.last_id,
+            "seen": sorted(cursor.seen),
+            "started_at": cursor.started_ms,
+            "done": cursor.done,
+            "updated_at": datetime.now(UTC),
+        }
+        self._producer.produce(
+            self.topic, self.serde.encode("PollerState", record), cursor.key.encode()
+        )
+        self._producer.flush()
+        self._cursors[cursor.key] = cursor

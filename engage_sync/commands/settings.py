@@ -1,0 +1,81 @@
+"""`engage-sync settings apply|show`: the CRM settings document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engage_sync.settings import KafkaSettings, SalesforceSettings, load
+
+app = typer.Typer(
+    help="Apply or show the CRM settings (sync rules, mapping, sync settings)."
+)
+
+
+@app.command("apply")
+def apply(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="YAML or JSON")
+    ],
+    skip_describe: Annotated[
+        bool, typer.Option(help="Do not check fields against Salesforce describe.")
+    ] = False,
+) -> None:
+    """Validate FILE (against the org's describe too) and publish it; invalid = nothing published."""
+    from connectors.kafka.clients import ensure_topics
+    from connectors.kafka.topics import Topics
+    from streams.settings.document import (
+        SettingsError,
+        check_against_describe,
+        parse_document,
+    )
+    from streams.settings.topic import publish
+
+    kafka = load(KafkaSettings)
+    kafka.require_bootstrap()
+    try:
+        settings = parse_document(file.read_text(encoding="utf-8"), str(file))
+    except SettingsError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{file}: {problem}", err=True)
+        raise typer.Exit(1) from None
+    if not skip_describe:
+        from connectors.salesforce.client import SalesforceClient
+
+        client = SalesforceClient(load(SalesforceSettings)).connect()
+        names = set(settings.objects) | (
+            {"Account"} if "Contact" in settings.objects else set()
+        )
+        describes = {name: client.describe(name) for name in sorted(names)}
+        problems = check_against_describe(settings, describes)
+        if problems:
+            for problem in problems:
+                typer.echo(f"{file}: {problem}", err=True)
+            raise typer.Exit(1)
+    ensure_topics(kafka, Topics(kafka).all())
+    digest = publish(kafka, settings, str(file))
+    synced = ", ".join(settings.synced()) or "nothing"
+    typer.echo(f"applied {file} (sha256 {digest[:12]}); sync on for: {synced}")
+
+
+@app.command("show")
+def show() -> None:
+    """Print the settings in force."""
+    from streams.settings.document import dump_document
+    from streams.settings.topic import current
+
+    kafka = load(KafkaSettings)
+    kafka.require_bootstrap()
+    found = current(kafka)
+    if found is None:
+        typer.echo(
+            "no CRM settings applied yet (engage-sync settings apply FILE)", err=True
+        )
+        raise typer.Exit(1)
+    settings, meta = found
+    typer.echo(
+        f"# applied {meta['applied_at']} from {meta['source']} (sha256 {meta['sha256']})"
+    )
+    typer.echo(dump_document(settings), nl=False)

@@ -1,0 +1,228 @@
+"""Applies Salesforce records to Engage's copy and publishes every real change."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from connectors.kafka.clients import AckingProducer
+from connectors.kafka.deadletter import DeadLetters, Origin
+from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.snapshot import follow, read_to_end
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+from streams.contacts.mapping import apply_salesforce, changed, to_engage_value
+from streams.contacts.models import EngageContact
+from streams.contacts.store import ContactStore
+from streams.settings.models import CrmSettings, default_mapping
+
+log = logging.getLogger(__name__)
+
+
+def _ms(value: Any) -> int:
+    return (
+        int(value.timestamp() * 1000)
+        if hasattr(value, "timestamp")
+        else int(value or 0)
+    )
+
+
+@dataclass
+class InboundStats:
+    records_in: int = 0
+    contacts_out: int = 0
+    accounts_out: int = 0
+    unchanged: int = 0
+    out_of_scope_skipped: int = 0
+    dead_letters: int = 0
+
+
+class ContactsProcessor:
+    """The inbound agent's work: match, map, and emit only what changed.
+
+    Args:
+        kafka: where the topics are.
+        store: the local copy (rebuilt from `engage.contacts` by `load`).
+        settings: returns the CRM settings in force (they can change while running).
+    """
+
+    def __init__(
+        self, kafka: KafkaSettings, store: ContactStore, settings: Any
+    ) -> None:
+        self.kafka, self.store, self._settings = kafka, store, settings
+        self.topics = Topics(kafka)
+        self.serde = Serde(kafka.schema_registry_url)
+        self.producer = AckingProducer(kafka)
+        self.dead_letters = DeadLetters(self.producer, self.topics.dlq.name)
+        self.stats = InboundStats()
+        self.loaded = False
+        self._lock = threading.Lock()
+        self._follower: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- state -----------------------------------------------------------------
+    def load(self) -> None:
+        """Rebuild the local copy from the compacted topics, then keep following them."""
+        read_to_end(self.kafka, self.topics.contacts.name, self._apply_topic_record)
+        read_to_end(self.kafka, self.topics.accounts.name, self._apply_account_record)
+        self.loaded = True
+        self._follower = threading.Thread(
+            target=self._follow, daemon=True, name="contacts-follow"
+        )
+        self._follower.start()
+        log.info("Engage copy loaded: %d contacts", self.store.count())
+
+    def _apply_topic_record(self, msg: Any) -> None:
+        if msg.value() is None:
+            with self._lock:
+                self.store.delete((msg.key() or b"").decode())
+            return
+        contact = EngageContact.from_record(
+            self.serde.decode("EngageContact", msg.value())
+        )
+        with self._lock:
+            self.store.put_if_newer(contact)
+
+    def _apply_account_record(self, msg: Any) -> None:
+        if msg.value() is not None:
+            record = self.serde.decode("EngageAccount", msg.value())
+            with self._lock:
+                self.store.put_account(
+                    record | {"updated_at": _ms(record["updated_at"])}
+                )
+
+    def _follow(self) -> None:
+        # Other workers' changes (and our own, read back) keep the global view current.
+        for msg in follow(self.kafka, self.topics.contacts.name, self._stop.is_set):
+            try:
+                self._apply_topic_record(msg)
+            except DecodeError:
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- processing --------------------------------------------------------------
+    def handle(self, batch: Sequence[Origin]) -> None:
+        if not self.loaded:
+            self.load()
+        for origin in batch:
+            self.stats.records_in += 1
+            try:
+                record = self.serde.decode("SalesforceRecord", origin.value)
+            except DecodeError as exc:
+                self.stats.dead_letters += 1
+                self.dead_letters.send(origin, exc, "undecodable")
+                continue
+            crm: CrmSettings | None = self._settings()
+            with self._lock:
+                if record["object"] == "Account":
+                    self._account(record, crm)
+                else:
+                    self._contact(record, crm)
+        self.producer.flush()
+
+    def _emit(self, before: EngageContact | None, after: EngageContact) -> None:
+        if not changed(before, after):
+            self.stats.unchanged += 1
+            return
+        after = replace(after, updated_at_ms=max(after.updated_at_ms, _now_ms()))
+        self.store.put(after)
+        self.producer.produce(
+            self.topics.contacts.name,
+            self.serde.encode("EngageContact", after.to_record()),
+            after.engage_contact_id.encode(),
+        )
+        self.stats.contacts_out += 1
+
+    def _contact(self, record: dict[str, Any], crm: CrmSettings | None) -> None:
+        sf_id, obj = record["salesforce_id"], record["object"]
+        existing = self.store.by_salesforce_id(sf_id)
+        if record["is_deleted"]:
+            if existing is not None:
+                master = record["master_record_id"]
+                # A merge loser relinks to the winner; a plain delete unlinks.
+                self._emit(
+                    existing,
+                    replace(
+                        existing,
+                        salesforce_id=master,
+                        salesforce_object=obj if master else None,
+                        in_scope=existing.in_scope if master else False,
+                    ),
+                )
+            return
+        if obj == "Lead" and record["is_converted"] and record["converted_contact_id"]:
+            if existing is not None:
+                self._emit(
+                    existing,
+                    replace(
+                        existing,
+                        salesforce_id=record["converted_contact_id"],
+                        salesforce_object="Contact",
+                    ),
+                )
+            return
+        if not record["in_scope"]:
+            # Out of scope: Engage keeps its copy, marked, and stops taking updates.
+            if existing is not None:
+                self._emit(existing, replace(existing, in_scope=False))
+            else:
+                self.stats.out_of_scope_skipped += 1
+            return
+        fields = record["fields"]
+        matched = (
+            existing
+            or self.store.unlinked_by_email(fields.get("Email"))
+            or self.store.unlinked_by_name_phone(
+                fields.get("FirstName"), fields.get("LastName"), fields.get("Phone")
+            )
+        )
+        base = matched or EngageContact(engage_contact_id=f"sf-{sf_id}")
+        rows = crm.mapping(obj) if crm else default_mapping(obj)
+        mapped = apply_salesforce(base, fields, rows, _ms(record["last_modified"]))
+        self._emit(
+            matched,
+            replace(mapped, salesforce_id=sf_id, salesforce_object=obj, in_scope=True),
+        )
+
+    def _account(self, record: dict[str, Any], crm: CrmSettings | None) -> None:
+        ecid = f"sf-{record['salesforce_id']}"
+        before = self.store.account(ecid)
+        if before is None and (not record["in_scope"] or record["is_deleted"]):
+            return
+        fields = record["fields"]
+        rows = crm.mapping("Account") if crm else default_mapping("Account")
+        values = {
+            r.engage: to_engage_value(fields.get(r.salesforce))
+            for r in rows
+            if r.salesforce
+        }
+        after = {
+            "engage_account_id": ecid,
+            "salesforce_id": None if record["is_deleted"] else record["salesforce_id"],
+            "name": values.pop("name", None),
+            "website": values.pop("website", None),
+            "fields": values,
+            "in_scope": record["in_scope"] and not record["is_deleted"],
+        }
+        if before is not None and {k: before.get(k) for k in after} == after:
+            self.stats.unchanged += 1
+            return
+        after["updated_at"] = _now_ms()
+        self.store.put_account(after)
+        self.producer.produce(
+            self.topics.accounts.name,
+            self.serde.encode("EngageAccount", after),
+            ecid.encode(),
+        )
+        self.stats.accounts_out += 1
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)

@@ -1,0 +1,118 @@
+"""Engage's copy held locally in SQLite (on disk, so 1M contacts stay small in RAM), indexed for matching."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from streams.contacts.models import EngageContact
+from streams.contacts.normalize import name_phone_key, normalize_email
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+  id TEXT PRIMARY KEY, sf_id TEXT, email TEXT, name_phone TEXT, updated INTEGER, body TEXT);
+CREATE INDEX IF NOT EXISTS contacts_sf ON contacts(sf_id);
+CREATE INDEX IF NOT EXISTS contacts_email ON contacts(email);
+CREATE INDEX IF NOT EXISTS contacts_np ON contacts(name_phone);
+CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, sf_id TEXT, body TEXT);
+CREATE INDEX IF NOT EXISTS accounts_sf ON accounts(sf_id);
+"""
+
+
+class ContactStore:
+    """The latest EngageContact per id, with lookups by Salesforce id, email, name+phone.
+
+    It is a cache: the compacted topic is the truth and the store is rebuilt from it
+    whenever a worker starts, so nothing here needs to survive a crash.
+    """
+
+    def __init__(self, path: Path | str = ":memory:", phone_region: str = "US") -> None:
+        self.db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None
+        )
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA
+        )
+        self.phone_region = phone_region
+
+    def put(self, contact: EngageContact) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO contacts VALUES (?,?,?,?,?,?)",
+            (
+                contact.engage_contact_id,
+                contact.salesforce_id,
+                normalize_email(contact.email),
+                name_phone_key(
+                    contact.first_name,
+                    contact.last_name,
+                    contact.phone,
+                    self.phone_region,
+                ),
+                contact.updated_at_ms,
+                json.dumps(contact.to_record(), separators=(",", ":")),
+            ),
+        )
+
+    def put_if_newer(self, contact: EngageContact) -> bool:
+        """Apply a record read back from the topic unless we already hold a newer one."""
+        row = self.db.execute(
+            "SELECT updated FROM contacts WHERE id=?", (contact.engage_contact_id,)
+        ).fetchone()
+        if row is not None and row[0] > contact.updated_at_ms:
+            return False
+        self.put(contact)
+        return True
+
+    def delete(self, engage_contact_id: str) -> None:
+        self.db.execute("DELETE FROM contacts WHERE id=?", (engage_contact_id,))
+
+    def _one(self, where: str, arg: str | None) -> EngageContact | None:
+        if arg is None:
+            return None
+        row = self.db.execute(
+            f"SELECT body FROM contacts WHERE {where} ORDER BY updated DESC LIMIT 1",  # noqa: S608
+            (arg,),
+        ).fetchone()
+        return EngageContact.from_record(json.loads(row[0])) if row else None
+
+    def get(self, engage_contact_id: str) -> EngageContact | None:
+        return self._one("id=?", engage_contact_id)
+
+    def by_salesforce_id(self, salesforce_id: str) -> EngageContact | None:
+        return self._one("sf_id=?", salesforce_id)
+
+    def unlinked_by_email(self, email: str | None) -> EngageContact | None:
+        return self._one("email=? AND sf_id IS NULL", normalize_email(email))
+
+    def unlinked_by_name_phone(
+        self, first: str | None, last: str | None, phone: str | None
+    ) -> EngageContact | None:
+        key = name_phone_key(first, last, phone, self.phone_region)
+        return self._one("name_phone=? AND sf_id IS NULL", key)
+
+    def by_email(self, email: str | None) -> EngageContact | None:
+        return self._one("email=?", normalize_email(email))
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
+
+    def all(self) -> list[EngageContact]:
+        rows = self.db.execute("SELECT body FROM contacts ORDER BY id").fetchall()
+        return [EngageContact.from_record(json.loads(r[0])) for r in rows]
+
+    def put_account(self, record: dict[str, object]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO accounts VALUES (?,?,?)",
+            (
+                record["engage_account_id"],
+                record.get("salesforce_id"),
+                json.dumps(record, default=str, separators=(",", ":")),
+            ),
+        )
+
+    def account(self, engage_account_id: str) -> dict[str, object] | None:
+        row = self.db.execute(
+            "SELECT body FROM accounts WHERE id=?", (engage_account_id,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None

@@ -1,0 +1,89 @@
+"""The CRM settings on the compacted `engage.settings` topic: publish, read, and follow live."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from datetime import UTC, datetime
+
+from connectors.kafka.clients import AckingProducer
+from connectors.kafka.serde import Serde
+from connectors.kafka.snapshot import follow, latest_values
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+from streams.settings.document import dump_document, parse_document
+from streams.settings.models import CrmSettings
+
+log = logging.getLogger(__name__)
+KEY = b"crm-settings"
+
+
+def publish(kafka: KafkaSettings, settings: CrmSettings, source: str | None) -> str:
+    """Publish validated settings; returns the document's sha256."""
+    text = dump_document(settings)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    record = {
+        "document": text,
+        "applied_at": datetime.now(UTC),
+        "source": source,
+        "sha256": digest,
+    }
+    producer = AckingProducer(kafka)
+    producer.produce(
+        Topics(kafka).settings.name, Serde().encode("CrmSettingsDocument", record), KEY
+    )
+    producer.flush()
+    return digest
+
+
+def current(kafka: KafkaSettings) -> tuple[CrmSettings, dict[str, object]] | None:
+    """The settings in force and their metadata, or None when none were ever applied."""
+    value = latest_values(kafka, Topics(kafka).settings.name).get(KEY)
+    if value is None:
+        return None
+    record = Serde().decode("CrmSettingsDocument", value)
+    return parse_document(record["document"]), record
+
+
+class SettingsFollower(threading.Thread):
+    """Keeps the latest settings in memory; processes read `.settings` at each use."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        super().__init__(name="settings-follower", daemon=True)
+        self.kafka = kafka
+        self.settings: CrmSettings | None = None
+        self.sha256: str | None = None
+        self.version = 0
+        self._stop = threading.Event()
+        self._loaded = threading.Event()
+
+    def start_and_load(self, timeout: float = 60.0) -> SettingsFollower:
+        found = current(self.kafka)
+        if found is not None:
+            self.settings, meta = found
+            self.sha256 = str(meta["sha256"])
+            self.version += 1
+        self.start()
+        return self
+
+    def run(self) -> None:
+        serde = Serde()
+        for msg in follow(
+            self.kafka, Topics(self.kafka).settings.name, self._stop.is_set
+        ):
+            if msg.key() != KEY or msg.value() is None:
+                continue
+            try:
+                record = serde.decode("CrmSettingsDocument", msg.value())
+                if record["sha256"] == self.sha256:
+                    continue
+                self.settings = parse_document(record["document"])
+                self.sha256 = record["sha256"]
+                self.version += 1
+                log.info("CRM settings changed (sha256 %s…)", self.sha256[:12])
+            except Exception as exc:  # a bad document must not stop the process
+                log.error("ignoring an unreadable settings document: %s", exc)
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,251 @@
+"""Salesforce -> Engage on a real broker and the sandbox org: backfill, polling, no missed update."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from engage_sync.settings import KafkaSettings
+from sandbox.admin import SandboxAdmin
+from tests.inbound_harness import InboundHarness, by_salesforce_id, engage_copy
+
+FULL = os.environ.get("ENGAGE_SYNC_FULL") == "1"
+
+SETTINGS = """
+objects:
+  Lead:
+    sync: true
+    rules:
+      any:
+        - {field: Title, op: contains, value: Sales}
+        - {field: AnnualRevenue, op: greater_than, value: 1000000}
+    mapping:
+      - {engage: last_name,  salesforce: LastName,  direction: salesforce_to_engage}
+      - {engage: first_name, salesforce: FirstName, direction: bidirectional_most_recent}
+      - {engage: title,      salesforce: Title,     direction: bidirectional_most_recent}
+      - {engage: company,    salesforce: Company,   direction: salesforce_to_engage, default: Unknown}
+      - {engage: email,      salesforce: Email,     direction: salesforce_to_engage}
+      - {engage: street,     salesforce: null}
+  Contact:
+    sync: true
+    rules: {all: [{field: Title, op: contains, value: Sales}]}
+"""
+
+
+def lead_matches(r: dict[str, Any]) -> bool:
+    return (
+        "sales" in (r.get("Title") or "").lower()
+        or (r.get("AnnualRevenue") or 0) > 1_000_000
+    )
+
+
+def contact_matches(r: dict[str, Any]) -> bool:
+    return "sales" in (r.get("Title") or "").lower()
+
+
+@pytest.fixture
+def admin(sandbox_org: Any) -> SandboxAdmin:
+    return SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+
+
+@pytest.fixture
+def harness(
+    kafka_settings: KafkaSettings, sandbox_org: Any
+) -> Iterator[InboundHarness]:
+    h = InboundHarness(kafka_settings, sandbox_org, SETTINGS)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def _stamp(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def test_poll_history_brings_exactly_the_records_the_rules_select(
+    kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
+) -> None:
+    admin.seed(leads=2500, contacts=2500, seed=11)
+    leads, contacts = admin.records("Lead"), admin.records("Contact")
+    want = {r["Id"] for r in leads if lead_matches(r)} | {
+        r["Id"] for r in contacts if contact_matches(r)
+    }
+    calls_before = admin.api_calls()
+    published = 0
+    for obj in ("Lead", "Contact"):
+        done = harness.backfill.run(obj, harness.crm)  # type: ignore[arg-type]
+        published += done.published
+    used = admin.api_calls() - calls_before
+    harness.pump(published)
+
+    copy = by_salesforce_id(engage_copy(kafka_settings))
+    assert set(copy) == want
+    for lead in leads:
+        if lead["Id"] in want:
+            got = copy[lead["Id"]]
+            assert got["last_name"] == lead["LastName"]
+            assert got["company"] == (lead.get("Company") or "Unknown")
+            assert got["email"] == lead.get("Email")
+            assert "street" not in got["fields"]
+            assert got["salesforce_object"] == "Lead" and got["in_scope"] is True
+    n_leads = sum(1 for r in leads if r["Id"] in want)
+    pages = math.ceil(n_leads / 2000) + math.ceil((len(want) - n_leads) / 2000)
+    print(f"\nbackfill: {len(want)} of 5,000 match; {used} API calls ({pages} pages)")
+    assert (
+        used <= pages + 4
+    )  # + one describe per object and slack for a short last page
+
+
+def test_no_update_is_missed_across_randomized_rounds_of_edits(
+    kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
+) -> None:
+    rng = random.Random(5)
+    admin.seed(leads=300, contacts=0, seed=3)
+    harness.poll("Lead")  # first poll: the cursor starts now
+    done = harness.backfill.run("Lead", harness.crm)  # type: ignore[arg-type]
+    harness.pump(done.published)
+    rounds = 20 if FULL else 8
+    missed_total = stale_total = 0
+    for round_no in range(rounds):
+        leads = admin.records("Lead")
+        cursor = harness.cursors.get("incremental", "Lead")
+        assert cursor is not None
+        base = datetime.fromtimestamp(cursor.stamp_ms / 1000, UTC)
+        tie = base + timedelta(seconds=2)
+        edits = []
+        for lead in rng.sample(leads, 40):
+            kind = rng.choice(["into", "out", "title", "tie", "past"])
+            edit: dict[str, Any] = {"Id": lead["Id"]}
+            if kind == "into":
+                edit |= {"Title": "Head of Sales", "AnnualRevenue": 5}
+            elif kind == "out":
+                edit |= {"Title": "Engineer", "AnnualRevenue": 10}
+            else:
+                edit |= {"LastName": f"L{round_no}-{rng.randint(0, 9999)}"}
+            when = {
+                "tie": tie,  # many records share one SystemModstamp second
+                "past": base - timedelta(seconds=rng.randint(5, 40)),  # late commit
+            }.get(kind, base + timedelta(seconds=rng.randint(1, 5)))
+            edit |= {"SystemModstamp": _stamp(when), "LastModifiedDate": _stamp(when)}
+            edits.append(edit)
+        admin.put_records("Lead", edits)
+        harness.poll_and_pump("Lead")
+
+        copy = by_salesforce_id(engage_copy(kafka_settings))
+        missed = stale = 0
+        for lead in admin.records("Lead"):
+            engage = copy.get(lead["Id"])
+            if lead_matches(lead):
+                if engage is None or not engage["in_scope"]:
+                    missed += 1
+                elif engage["last_name"] != lead["LastName"]:
+                    stale += 1
+            elif engage is not None and engage["in_scope"]:
+                stale += 1
+        missed_total += missed
+        stale_total += stale
+    print(f"\n{rounds} rounds x 40 edits: missed {missed_total}, stale {stale_total}")
+    assert (missed_total, stale_total) == (0, 0)
+
+
+def test_our_own_task_writes_bump_systemmodstamp_but_emit_no_engage_update(
+    kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
+) -> None:
+    admin.put_records(
+        "Lead",
+        [
+            {"LastName": f"T{i}", "Company": "Acme", "Title": "Sales Rep"}
+            for i in range(100)
+        ],
+    )
+    harness.poll("Lead")
+    harness.backfill.run("Lead", harness.crm)  # type: ignore[arg-type]
+    harness.pump(100)
+    before = harness.processor.stats.contacts_out
+    ids = [r["Id"] for r in admin.records("Lead")]
+    answers = harness.client.upsert_collection(
+        "Task",
+        "Engage_Activity_Id__c",
+        [
+            {
+                "Subject": "Engage Call: hi",
+                "WhoId": i,
+                "Engage_Activity_Id__c": f"t-{i}",
+            }
+            for i in ids
+        ],
+    )
+    assert all(a["success"] for a in answers)
+    result = harness.poll_and_pump("Lead")
+    assert result.published == 100  # every parent's SystemModstamp moved
+    assert harness.processor.stats.contacts_out == before
+    assert harness.processor.stats.unchanged >= 100
+
+
+def test_deleted_merged_and_converted_records_are_reflected(
+    kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
+) -> None:
+    ids = admin.put_records(
+        "Lead",
+        [
+            {"LastName": f"M{i}", "Company": "Acme", "Title": "Sales Lead"}
+            for i in range(4)
+        ],
+    )["ids"]
+    harness.poll("Lead")
+    harness.backfill.run("Lead", harness.crm)  # type: ignore[arg-type]
+    harness.pump(4)
+    deleted, loser, master, converting = ids
+    admin.put_records(
+        "Lead",
+        delete=[deleted],
+        merge=[{"master_id": master, "loser_ids": [loser]}],
+        convert=[{"lead_id": converting}],
+    )
+    contact_id = next(
+        r["ConvertedContactId"] for r in admin.records("Lead") if r["Id"] == converting
+    )
+    harness.poll_and_pump("Lead")
+
+    copy = engage_copy(kafka_settings)
+    assert copy[f"sf-{deleted}"]["salesforce_id"] is None
+    assert copy[f"sf-{deleted}"]["in_scope"] is False
+    assert copy[f"sf-{loser}"]["salesforce_id"] == master
+    assert copy[f"sf-{converting}"]["salesforce_id"] == contact_id
+    assert copy[f"sf-{converting}"]["salesforce_object"] == "Contact"
+
+
+def test_records_that_stop_matching_are_kept_but_marked_out_of_scope(
+    kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
+) -> None:
+    (lead,) = admin.put_records(
+        "Lead", [{"LastName": "Scope", "Company": "Acme", "Title": "Sales VP"}]
+    )["ids"]
+    harness.poll("Lead")
+    harness.backfill.run("Lead", harness.crm)  # type: ignore[arg-type]
+    harness.pump(1)
+    admin.put_records(
+        "Lead", [{"Id": lead, "Title": "Engineer", "LastName": "Renamed"}]
+    )
+    harness.poll_and_pump("Lead")
+    engage = engage_copy(kafka_settings)[f"sf-{lead}"]
+    assert engage["in_scope"] is False
+    assert engage["last_name"] == "Scope"  # out of scope: no more updates
+
+
+def test_no_rules_means_poll_history_refuses_without_all(
+    kafka_settings: KafkaSettings, harness: InboundHarness
+) -> None:
+    from connectors.salesforce.backfill import BackfillRefused
+
+    harness.set_settings("objects: {Lead: {sync: true}}")
+    with pytest.raises(BackfillRefused, match="--all"):
+        harness.backfill.plan("Lead", harness.crm)
+    assert harness.backfill.plan("Lead", harness.crm, allow_all=True).matching == 0
