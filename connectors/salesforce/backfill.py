@@ -12,7 +12,7 @@ from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import Cursor, CursorStore
 from connectors.salesforce.poller import Describes, RecordPublisher, now_ms, row_values
 from connectors.salesforce.records import query_fields, to_record
-from streams.rules.evaluate import matches
+from streams.rules.evaluate import predicate
 from streams.settings.models import CrmSettings, ObjectName
 
 PAGE_SIZE = 2000
@@ -75,7 +75,7 @@ class Backfill:
         calls_before = self.client.calls
         where = self._where(obj, crm, allow_all)
         types = self.describes.types(obj)
-        rules = crm.objects[obj].rules
+        in_scope = predicate(crm.objects[obj].rules, types)
         wanted = query_fields(obj, crm)
         cursor = self.cursors.get("history", obj)
         resumed = cursor is not None and not cursor.done
@@ -104,7 +104,7 @@ class Backfill:
                 values = row_values(row, wanted)
                 self.publisher.publish(
                     to_record(
-                        obj, row, wanted, matches(rules, values, types), "history"
+                        obj, row, wanted, in_scope(values), "history"
                     )
                 )
             if rows:

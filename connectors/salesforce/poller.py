@@ -18,7 +18,7 @@ from connectors.salesforce.cursor import Cursor, CursorStore
 from connectors.salesforce.errors import RetriableError, ThrottledError
 from connectors.salesforce.records import field_types, query_fields, to_record
 from engage_sync.settings import KafkaSettings
-from streams.rules.evaluate import matches
+from streams.rules.evaluate import predicate
 from streams.settings.models import CrmSettings, ObjectName
 from streams.settings.topic import SettingsFollower
 
@@ -99,7 +99,7 @@ class IncrementalPoller:
             return result
         wanted = query_fields(obj, crm)
         types = self.describes.types(obj)
-        rules = crm.objects[obj].rules
+        in_scope = predicate(crm.objects[obj].rules, types)
         since = datetime.fromtimestamp((cursor.stamp_ms - self.overlap_ms) / 1000, UTC)
         query = soql.select(
             obj,
@@ -115,7 +115,7 @@ class IncrementalPoller:
                 obj,
                 row,
                 wanted,
-                matches(rules, row_values(row, wanted), types),
+                in_scope(row_values(row, wanted)),
                 "incremental",
             )
             row_ms = int(record["system_modstamp"].timestamp() * 1000)

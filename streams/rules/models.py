@@ -42,6 +42,8 @@ class Condition(BaseModel):
         elif self.op in LIST_OPS:
             if not isinstance(self.value, list) or not self.value:
                 raise ValueError(f"'{self.op}' takes a non-empty list of values")
+            if any(isinstance(v, list | dict) for v in self.value):
+                raise ValueError(f"'{self.op}' takes a list of plain values")
         elif self.value is None or isinstance(self.value, list | dict):
             raise ValueError(f"'{self.op}' takes one value")
         return self

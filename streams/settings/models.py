@@ -30,6 +30,13 @@ class MappingRow(BaseModel):
     direction: Direction = "salesforce_to_engage"
     default: str | None = None
 
+    @field_validator("salesforce")
+    @classmethod
+    def _named(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("empty field name: use null for Do Not Read/Write")
+        return value
+
     @property
     def do_not_read_write(self) -> bool:
         return self.salesforce is None
@@ -78,7 +85,7 @@ class ObjectSettings(BaseModel):
         if isinstance(value, bool):
             raise ValueError("a duration like 30s, 5m or 1h")
         if isinstance(value, int):
-            seconds = value
+            seconds = value  # a bare number is seconds (JSON documents, our own dumps)
         else:
             match = _DURATION.fullmatch(str(value).strip())
             if not match:
@@ -115,6 +122,22 @@ class SyncSettings(BaseModel):
         default_factory=lambda: ["Contact", "Lead"]
     )
     unmapped_user_tasks: Literal["integration_user", "hold"] = "integration_user"
+
+    @field_validator("match_order")
+    @classmethod
+    def _order(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError("list Contact and/or Lead, each once")
+        return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"'{value}' is not a region code phonenumbers knows (e.g. US, GB)")
+        return value.upper()
 
     def writes_activity_for(self, obj: str) -> bool:
         if isinstance(self.write_activity_history, bool):
