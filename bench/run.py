@@ -8,7 +8,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import activity, pipeline
+from bench import activity, inbound, pipeline
 from connectors.kafka.embedded import EmbeddedBroker
 from sandbox.admin import SandboxAdmin
 from sandbox.org import SandboxOrg
@@ -16,6 +16,8 @@ from sandbox.org import SandboxOrg
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 N_EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 N_TASKS = int(os.environ.get("BENCH_TASKS", "5000"))
+N_RECORDS = int(os.environ.get("BENCH_RECORDS", "10000"))
+N_RSS = int(os.environ.get("BENCH_RSS_CONTACTS", "300000"))
 
 
 def _cpu() -> str:
@@ -43,6 +45,11 @@ def main() -> None:
         activity.publish_calls(ns, N_EVENTS)
         raw = activity.raw_loop(ns, N_EVENTS)
         agent = activity.agent(ns, N_EVENTS)
+        print(f"inbound: {N_RECORDS} records, raw loop then agent …", flush=True)
+        ns3 = activity.namespace(bootstrap)
+        inbound.publish_records(ns3, N_RECORDS)
+        raw_in = inbound.raw_consume(ns3, N_RECORDS)
+        agent_in = inbound.agent(ns3, N_RECORDS)
         with tempfile.TemporaryDirectory() as tmp:
             org = SandboxOrg(Path(tmp) / "org").start()
             try:
@@ -65,6 +72,8 @@ def main() -> None:
         if broker is not None:
             broker.stop()
     ratio = agent / raw
+    print(f"RSS: {N_RSS} contacts in the store …", flush=True)
+    rss_100k, rss_total = inbound.rss_per_100k(N_RSS)
     lines = [
         "# Benchmarks",
         "",
@@ -88,6 +97,21 @@ def main() -> None:
         f"| (d) event → Task confirmed, {lat['rate']:.0f} events/s for 20 s "
         f"| p50 {lat['p50_ms']:.0f} ms, "
         f"p99 {lat['p99_ms']:.0f} ms ({lat['received']}/{lat['events']} seen) | |",
+        "| (e) inbound: raw consume + decode of `salesforce.records` "
+        f"| {raw_in:,.0f} records/s "
+        "| baseline |",
+        "| (f) inbound agent (`engage-sync worker`) into Engage's copy, "
+        "same records | "
+        f"{agent_in:,.0f} records/s | |",
+        f"| (f)/(e) | **{agent_in / raw_in:.3f}** | |",
+        f"| (g) RSS added per 100k contacts in the store ({N_RSS:,} stored; process "
+        f"{rss_total:.0f} MB) | **{rss_100k:.1f} MB** | 1M in ≤ 1 GB |",
+        "",
+        "(f) is bounded by per-record Python work, not Kafka: each new contact is "
+        "normalized (email, name, E.164 phone via phonenumbers, ~50 µs per new "
+        "number), mapped, indexed in SQLite and Avro-encoded; a raw loop only decodes. "
+        "The store keeps Engage's copy in an on-disk SQLite file rebuilt from "
+        "`engage.contacts` at start, so memory does not grow with the copy.",
         "",
         "How each is measured: (a) and (b) read the same pre-published events "
         f"({N_EVENTS:,} calls, 4 partitions); (b) is timed from the first to the last "

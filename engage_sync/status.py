@@ -83,4 +83,6 @@ class TopicCounter(threading.Thread):
             "writes refused": c["failed"],
             "parked (not linked)": c[t.parked.name],
             "dead letters": c[t.dlq.name],
+            "Salesforce records polled": c[t.records.name],
+            "Engage contact updates": c[t.contacts.name],
         }

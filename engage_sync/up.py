@@ -94,6 +94,29 @@ def _wait_for_sandbox(
     )
 
 
+DEMO_SETTINGS = (
+    Path(__file__).resolve().parents[1] / "docs" / "crm-settings.example.yaml"
+)
+
+
+def _apply_demo_settings(kafka: KafkaSettings, env: dict[str, str], logs: Path) -> None:
+    """The demo org gets the example CRM settings, backfilling what its rules select."""
+    for args in (
+        ["settings", "apply", str(DEMO_SETTINGS)],
+        ["poll-history", "--object", "Lead"],
+        ["poll-history", "--object", "Contact"],
+    ):
+        with (logs / "setup.log").open("ab") as log:
+            done = subprocess.run(
+                [sys.executable, "-m", "engage_sync.cli", *args],
+                env=os.environ | env, stdout=log, stderr=subprocess.STDOUT, timeout=300,
+            )
+        if done.returncode != 0:
+            raise SystemExit(
+                f"engage-sync: `{' '.join(args)}` failed; see {logs / 'setup.log'}"
+            )
+
+
 def _table(snapshot: dict[str, object], header: str) -> Table:
     table = Table(title=header, title_justify="left", show_header=False, box=None)
     table.add_column(style="bold cyan")
@@ -148,8 +171,10 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
             "SALESFORCE_PRIVATE_KEY_FILE": str(sandbox_dir / "jwt-private-key.pem"),
             "SALESFORCE_CA_BUNDLE": str(sandbox_dir / "ca.pem"),
         }
+        _apply_demo_settings(kafka, env, logs)
         children.start("worker", env)
         children.start("writer", env)
+        children.start("poller", env)
         people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
         counter = TopicCounter(kafka)
         counter.start()

@@ -1,4 +1,4 @@
-"""In-process inbound pipeline for tests: the real poller and contacts processor, minus Faust."""
+"""In-process inbound pipeline for tests: real poller, contacts processor, no Faust."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from tests.conftest import salesforce_env
 
 
 class InboundHarness:
-    """Poll, then pump `salesforce.records` through the contacts processor, on demand."""
+    """Poll, then pump `salesforce.records` through the contacts processor on demand."""
 
     def __init__(self, kafka: KafkaSettings, org: Any, settings_yaml: str) -> None:
         self.kafka = kafka
@@ -59,7 +59,7 @@ class InboundHarness:
         return self.poller.poll(obj, self.crm)  # type: ignore[arg-type]
 
     def pump(self, expect: int, timeout: float = 60.0) -> int:
-        """Feed `expect` new records to the processor (the agent's work); returns the count."""
+        """Feed `expect` new records to the processor like the agent; return count."""
         import time
 
         done, deadline = 0, time.monotonic() + timeout
@@ -86,7 +86,7 @@ class InboundHarness:
 
 
 def engage_copy(kafka: KafkaSettings) -> dict[str, dict[str, Any]]:
-    """Engage's copy as downstream services see it: the compacted topic's latest values."""
+    """Engage's copy as seen downstream: the latest values on the compacted topic."""
     serde = Serde()
     return {
         k.decode(): serde.decode("EngageContact", v)

@@ -1,4 +1,4 @@
-"""Reads a compacted topic to its current end, proven by sentinels rather than end offsets."""
+"""Reads a compacted topic to its current end, proven by sentinels, not end offsets."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def latest_values(
 def follow(
     settings: KafkaSettings, topic: str, stop: Callable[[], bool]
 ) -> Iterator[Message]:
-    """Every record of `topic` from the start, then new ones as they come, until stop()."""
+    """All of `topic` from the start, then new records as they come, until stop()."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers,

@@ -1,4 +1,4 @@
-"""Poll Historical Data: a resumable backfill of the records that match the sync rules."""
+"""Poll Historical Data: resumable backfill of the records that match the sync rules."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class Done:
 
 
 class Backfill:
-    """Pages through `(SystemModstamp, Id)` order, saving its position after every page."""
+    """Pages in `(SystemModstamp, Id)` order, saving its position after each page."""
 
     def __init__(
         self,

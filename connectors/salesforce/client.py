@@ -149,7 +149,9 @@ class SalesforceClient:
             marker = f"/v{self._settings.api_version}/"
             answer = self.request("GET", next_url.split(marker, 1)[1])
 
-    def query_all(self, soql: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+    def query_all(
+        self, soql: str, include_deleted: bool = False
+    ) -> Iterator[dict[str, Any]]:
         for page in self.query_pages(soql, include_deleted):
             yield from page.get("records", [])
 

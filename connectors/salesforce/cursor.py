@@ -20,7 +20,7 @@ def _ms(value: object) -> int:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Everything up to (stamp_ms, last_id) in `(SystemModstamp, Id)` order is published."""
+    """All up to (stamp_ms, last_id) in `(SystemModstamp, Id)` order is published."""
 
     object: str
     kind: str  # "incremental" | "history"
@@ -41,7 +41,7 @@ class Cursor:
 
 
 class CursorStore:
-    """Reads every cursor once at start; writes each new position and waits for the ack."""
+    """Reads all cursors once at start; writes each new position and awaits the ack."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self.kafka = kafka

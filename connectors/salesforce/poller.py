@@ -1,4 +1,4 @@
-"""The incremental poller: changed Leads, Contacts and Accounts to `salesforce.records`."""
+"""Incremental poller: changed Leads, Contacts and Accounts to `salesforce.records`."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class PollResult:
 
 
 class RecordPublisher:
-    """Publishes shaped records keyed by Salesforce id; `flush` proves Kafka has them."""
+    """Sends shaped records keyed by Salesforce id; `flush` proves Kafka has them."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self.topic = Topics(kafka).records.name

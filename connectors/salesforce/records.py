@@ -1,4 +1,4 @@
-"""What the poller asks Salesforce for, and how a queried row becomes a `SalesforceRecord`."""
+"""What the poller asks Salesforce for; how a queried row becomes a SalesforceRecord."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ SYSTEM_FIELDS: dict[str, tuple[str, ...]] = {
         "MasterRecordId",
     ),
 }
-# Matching an incoming record to an Engage contact needs these even when they are unmapped.
+# Matching an incoming record to an Engage contact needs these even when unmapped.
 MATCH_FIELDS: dict[str, tuple[str, ...]] = {
     "Lead": ("Email", "FirstName", "LastName", "Phone"),
     "Contact": ("Email", "FirstName", "LastName", "Phone"),
@@ -44,7 +44,7 @@ MATCH_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 def query_fields(obj: ObjectName, crm: CrmSettings) -> list[str]:
-    """System fields, matching fields, mapped fields and rule fields, each once, in order."""
+    """System, matching, mapped and rule fields, each once, in order."""
     rules = crm.objects[obj].rules if obj in crm.objects else None
     wanted = [
         *SYSTEM_FIELDS[obj],

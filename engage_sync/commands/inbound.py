@@ -1,4 +1,4 @@
-"""Salesforce -> Engage commands: the poller, Poll Historical Data, and Engage's copy."""
+"""Salesforce -> Engage commands: the poller, Poll Historical Data and Engage's copy."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _connected() -> tuple[KafkaSettings, object]:
 
 
 def poller() -> None:
-    """Poll Salesforce for changed Leads, Contacts and Accounts while their sync is on."""
+    """Poll Salesforce for changed Leads, Contacts and Accounts while sync is on."""
     from connectors.salesforce.cursor import CursorStore
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.poller import IncrementalPoller, PollerLoop
@@ -52,7 +52,7 @@ def poll_history(
         bool, typer.Option("--all", help="Allow a backfill without sync rules.")
     ] = False,
 ) -> None:
-    """Poll Historical Data: backfill the records that match the sync rules (resumable)."""
+    """Poll Historical Data: backfill records that match the sync rules (resumable)."""
     from rich.progress import Progress
 
     from connectors.salesforce.backfill import Backfill, BackfillRefused
@@ -90,7 +90,8 @@ def poll_history(
             obj, crm, all_records, on_page=lambda n: progress.advance(task, n)
         )
     typer.echo(
-        f"published {done.published:,} {obj} record(s) with {done.api_calls} API call(s)"
+        f"published {done.published:,} {obj} record(s) "
+        f"with {done.api_calls} API call(s)"
         + (" (resumed)" if done.resumed else "")
     )
 

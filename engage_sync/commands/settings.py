@@ -23,7 +23,7 @@ def apply(
         bool, typer.Option(help="Do not check fields against Salesforce describe.")
     ] = False,
 ) -> None:
-    """Validate FILE (against the org's describe too) and publish it; invalid = nothing published."""
+    """Validate FILE (also against the org's describe), then publish it if valid."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from streams.settings.document import (
@@ -76,6 +76,7 @@ def show() -> None:
         raise typer.Exit(1)
     settings, meta = found
     typer.echo(
-        f"# applied {meta['applied_at']} from {meta['source']} (sha256 {meta['sha256']})"
+        f"# applied {meta['applied_at']} from {meta['source']} "
+        f"(sha256 {meta['sha256']})"
     )
     typer.echo(dump_document(settings), nl=False)

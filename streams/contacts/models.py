@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-# Engage fields with a column of their own in `EngageContact`; other mapped fields go to `fields`.
-CORE_FIELDS = ("email", "first_name", "last_name", "phone", "company", "title", "status")
+# Engage fields with own columns in `EngageContact`; other mapped ones go to `fields`.
+CORE_FIELDS = (
+    "email", "first_name", "last_name", "phone", "company", "title", "status"
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ class EngageContact:
             return getattr(self, name)  # type: ignore[no-any-return]
         return self.fields.get(name)
 
-    def with_values(self, values: dict[str, str | None], times: dict[str, int]) -> EngageContact:
+    def with_values(
+        self, values: dict[str, str | None], times: dict[str, int]
+    ) -> EngageContact:
         core = {k: v for k, v in values.items() if k in CORE_FIELDS}
         extra = {k: v for k, v in values.items() if k not in CORE_FIELDS}
         return replace(
@@ -49,7 +53,7 @@ class EngageContact:
         )
 
     def content(self) -> tuple[Any, ...]:
-        """Everything but the update time: two contacts with equal content need no update."""
+        """All but the update time: two contacts with equal content need no update."""
         return (
             self.engage_contact_id, self.salesforce_id, self.salesforce_object,
             *(getattr(self, f) for f in CORE_FIELDS),
@@ -71,7 +75,11 @@ class EngageContact:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> EngageContact:
         updated = record.get("updated_at")
-        updated_ms = int(updated.timestamp() * 1000) if hasattr(updated, "timestamp") else int(updated or 0)
+        updated_ms = (
+            int(updated.timestamp() * 1000)
+            if hasattr(updated, "timestamp")
+            else int(updated or 0)
+        )
         return cls(
             engage_contact_id=record["engage_contact_id"],
             salesforce_id=record.get("salesforce_id"),
@@ -80,5 +88,7 @@ class EngageContact:
             fields=dict(record.get("fields") or {}),
             in_scope=bool(record.get("in_scope", True)),
             updated_at_ms=updated_ms,
-            field_times={k: int(v) for k, v in (record.get("field_times") or {}).items()},
+            field_times={
+                k: int(v) for k, v in (record.get("field_times") or {}).items()
+            },
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -33,6 +34,12 @@ def normalize_phone(phone: str | None, region: str | None = "US") -> str | None:
     if is_blank(phone):
         return None
     assert phone is not None
+    return _e164(phone, region)
+
+
+@lru_cache(maxsize=65536)
+def _e164(phone: str, region: str | None) -> str | None:
+    # Parsing costs ~50 µs; the same numbers recur across polls and lookups.
     try:
         parsed = phonenumbers.parse(phone.strip(), (region or "").upper() or None)
     except phonenumbers.NumberParseException:

@@ -59,13 +59,14 @@ class ContactsProcessor:
         self.dead_letters = DeadLetters(self.producer, self.topics.dlq.name)
         self.stats = InboundStats()
         self.loaded = False
+        self._may_match = True
         self._lock = threading.Lock()
         self._follower: threading.Thread | None = None
         self._stop = threading.Event()
 
     # -- state -----------------------------------------------------------------
     def load(self) -> None:
-        """Rebuild the local copy from the compacted topics, then keep following them."""
+        """Rebuild the local copy from the compacted topics, then keep on following."""
         read_to_end(self.kafka, self.topics.contacts.name, self._apply_topic_record)
         read_to_end(self.kafka, self.topics.accounts.name, self._apply_account_record)
         self.loaded = True
@@ -109,6 +110,7 @@ class ContactsProcessor:
     def handle(self, batch: Sequence[Origin]) -> None:
         if not self.loaded:
             self.load()
+        decoded: list[tuple[dict[str, Any], CrmSettings | None]] = []
         for origin in batch:
             self.stats.records_in += 1
             try:
@@ -118,7 +120,10 @@ class ContactsProcessor:
                 self.dead_letters.send(origin, exc, "undecodable")
                 continue
             crm: CrmSettings | None = self._settings()
-            with self._lock:
+            decoded.append((record, crm))
+        with self._lock, self.store.batch():
+            self._may_match = self.store.has_unlinked()
+            for record, crm in decoded:
                 if record["object"] == "Account":
                     self._account(record, crm)
                 else:
@@ -174,13 +179,13 @@ class ContactsProcessor:
                 self.stats.out_of_scope_skipped += 1
             return
         fields = record["fields"]
-        matched = (
-            existing
-            or self.store.unlinked_by_email(fields.get("Email"))
-            or self.store.unlinked_by_name_phone(
+        matched = existing
+        if matched is None and self._may_match:
+            matched = self.store.unlinked_by_email(
+                fields.get("Email")
+            ) or self.store.unlinked_by_name_phone(
                 fields.get("FirstName"), fields.get("LastName"), fields.get("Phone")
             )
-        )
         base = matched or EngageContact(engage_contact_id=f"sf-{sf_id}")
         rows = crm.mapping(obj) if crm else default_mapping(obj)
         mapped = apply_salesforce(base, fields, rows, _ms(record["last_modified"]))

@@ -1,4 +1,4 @@
-"""Engage's copy held locally in SQLite (on disk, so 1M contacts stay small in RAM), indexed for matching."""
+"""Engage's copy in local SQLite (on disk: 1M contacts stay small in RAM), indexed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from streams.contacts.normalize import name_phone_key, normalize_email
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
-  id TEXT PRIMARY KEY, sf_id TEXT, email TEXT, name_phone TEXT, updated INTEGER, body TEXT);
+  id TEXT PRIMARY KEY, sf_id TEXT, email TEXT, name_phone TEXT, updated INTEGER,""" \
+""" body TEXT);
 CREATE INDEX IF NOT EXISTS contacts_sf ON contacts(sf_id);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts(email);
 CREATE INDEX IF NOT EXISTS contacts_np ON contacts(name_phone);
@@ -21,7 +22,7 @@ CREATE INDEX IF NOT EXISTS accounts_sf ON accounts(sf_id);
 
 
 class ContactStore:
-    """The latest EngageContact per id, with lookups by Salesforce id, email, name+phone.
+    """The latest EngageContact per id; lookups by Salesforce id, email, name+phone.
 
     It is a cache: the compacted topic is the truth and the store is rebuilt from it
     whenever a worker starts, so nothing here needs to survive a crash.
@@ -55,14 +56,18 @@ class ContactStore:
         )
 
     def put_if_newer(self, contact: EngageContact) -> bool:
-        """Apply a record read back from the topic unless we already hold a newer one."""
+        """Apply a record read back from the topic unless we hold a newer one."""
         row = self.db.execute(
             "SELECT updated FROM contacts WHERE id=?", (contact.engage_contact_id,)
         ).fetchone()
-        if row is not None and row[0] > contact.updated_at_ms:
-            return False
+        if row is not None and row[0] >= contact.updated_at_ms:
+            return False  # ours already (read back), or older than what we hold
         self.put(contact)
         return True
+
+    def batch(self) -> _Batch:
+        """One transaction for a batch of changes (statement-level commits are slow)."""
+        return _Batch(self.db)
 
     def delete(self, engage_contact_id: str) -> None:
         self.db.execute("DELETE FROM contacts WHERE id=?", (engage_contact_id,))
@@ -94,6 +99,12 @@ class ContactStore:
     def by_email(self, email: str | None) -> EngageContact | None:
         return self._one("email=?", normalize_email(email))
 
+    def has_unlinked(self) -> bool:
+        """Whether any contact awaits a link (only then is email/phone matching run)."""
+        return self.db.execute(
+            "SELECT 1 FROM contacts WHERE sf_id IS NULL LIMIT 1"
+        ).fetchone() is not None
+
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
 
@@ -116,3 +127,14 @@ class ContactStore:
             "SELECT body FROM accounts WHERE id=?", (engage_account_id,)
         ).fetchone()
         return json.loads(row[0]) if row else None
+
+
+class _Batch:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,4 +1,4 @@
-"""The sync-rule tree admins write: conditions on Salesforce fields combined with all/any."""
+"""The sync-rule tree admins write: Salesforce field conditions joined by all/any."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Condition(BaseModel):
 
 
 class Group(BaseModel):
-    """`all` (AND) or `any` (OR) of conditions and nested groups; exactly one of the two."""
+    """`all` (AND) or `any` (OR) of conditions and nested groups; never both or none."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -1,8 +1,9 @@
-"""The CRM settings document (one per org): objects, sync rules, field mapping, sync settings."""
+"""The CRM settings document (one per org): objects, rules, mapping, sync settings."""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,7 +22,7 @@ _DURATION = re.compile(r"(\d+)(s|m|h)")
 
 
 class MappingRow(BaseModel):
-    """Engage field <- Salesforce field (None = Do Not Read/Write), default and direction."""
+    """Engage <- Salesforce field (None = Do Not Read/Write), default and direction."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -44,6 +45,11 @@ class MappingRow(BaseModel):
 
 def default_mapping(obj: ObjectName) -> list[MappingRow]:
     """The guide's default table, plus email and phone read from Salesforce."""
+    return list(_default_rows(obj))
+
+
+@cache
+def _default_rows(obj: ObjectName) -> tuple[MappingRow, ...]:
     bi: Direction = "bidirectional_most_recent"
     rows = [
         MappingRow(engage="last_name", salesforce="LastName"),
@@ -61,11 +67,11 @@ def default_mapping(obj: ObjectName) -> list[MappingRow]:
         MappingRow(engage="phone", salesforce="Phone"),
     ]
     if obj == "Account":
-        return [
+        return (
             MappingRow(engage="name", salesforce="Name"),
             MappingRow(engage="website", salesforce="Website"),
-        ]
-    return rows
+        )
+    return tuple(rows)
 
 
 class ObjectSettings(BaseModel):
@@ -136,7 +142,9 @@ class SyncSettings(BaseModel):
         import phonenumbers
 
         if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"'{value}' is not a region code phonenumbers knows (e.g. US, GB)")
+            raise ValueError(
+                f"'{value}' is not a region code phonenumbers knows (e.g. US, GB)"
+            )
         return value.upper()
 
     def writes_activity_for(self, obj: str) -> bool:

@@ -1,4 +1,4 @@
-"""The CRM settings on the compacted `engage.settings` topic: publish, read, and follow live."""
+"""CRM settings on the compacted `engage.settings` topic: publish, read, follow live."""
 
 from __future__ import annotations
 

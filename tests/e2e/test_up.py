@@ -86,5 +86,7 @@ def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
     assert status["Task commands"] > 0
     assert status["Tasks written"] >= 50
     assert status["Salesforce API calls used"] > 0
+    assert status["Salesforce records polled"] > 0  # demo backfill of the example rules
+    assert status["Engage contact updates"] > 0
     assert "stopped: every child process has exited" in text
     assert _processes_with(str(data_dir)) == []

@@ -1,4 +1,4 @@
-"""The inbound processes for real: settings applied live, and a killed worker keeps Engage's copy."""
+"""Inbound processes for real: live settings; a killed worker keeps Engage's copy."""
 
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ def _linked(kafka: KafkaSettings) -> dict[str, dict[str, Any]]:
 
 
 def test_settings_follow_live_and_a_restarted_worker_keeps_engage_copy(
-    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes, tmp_path: Path
+    kafka_settings: KafkaSettings,
+    sandbox_org: Any,
+    processes: Processes,
+    tmp_path: Path,
 ) -> None:
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
@@ -58,7 +61,9 @@ def test_settings_follow_live_and_a_restarted_worker_keeps_engage_copy(
         [{"LastName": "Seller", "Company": "A", "Title": "Sales Manager"},
          {"LastName": "Builder", "Company": "B", "Title": "Engineer"}],
     )["ids"]
-    wait_until(lambda: sales in _linked(kafka_settings), 90, what="the Sales lead in Engage")
+    wait_until(
+        lambda: sales in _linked(kafka_settings), 90, what="the Sales lead in Engage"
+    )
     assert eng not in _linked(kafka_settings)
 
     v2 = tmp_path / "v2.yaml"
@@ -71,7 +76,9 @@ def test_settings_follow_live_and_a_restarted_worker_keeps_engage_copy(
          {"LastName": "Builder3", "Company": "C", "Title": "Engineer III"}],
     )["ids"]
     wait_until(
-        lambda: {eng2, eng3} <= set(_linked(kafka_settings)), 90, what="the new rule to apply"
+        lambda: {eng2, eng3} <= set(_linked(kafka_settings)),
+        90,
+        what="the new rule to apply",
     )
     assert sales2 not in _linked(kafka_settings)
 
@@ -95,7 +102,10 @@ def test_settings_follow_live_and_a_restarted_worker_keeps_engage_copy(
     client = SalesforceClient(SalesforceSettings(**client_env)).connect()
     client.upsert_collection(
         "Task", "Engage_Activity_Id__c",
-        [{"Subject": "x", "WhoId": sid, "Engage_Activity_Id__c": f"r-{sid}"} for sid in (eng2, eng3)],
+        [
+            {"Subject": "x", "WhoId": sid, "Engage_Activity_Id__c": f"r-{sid}"}
+            for sid in (eng2, eng3)
+        ],
     )
     admin.put_records("Lead", [{"Id": eng2, "LastName": "Builder2-renamed"}])
     wait_until(
@@ -106,5 +116,5 @@ def test_settings_follow_live_and_a_restarted_worker_keeps_engage_copy(
     assert set(after) == set(before)
     for ecid, contact in before.items():
         assert after[ecid]["salesforce_id"] == contact["salesforce_id"]
-    # Bumped by our Task but unchanged: not re-emitted (same updated_at), so state survived.
+    # Bumped by our Task but unchanged: not re-emitted (same updated_at); state kept.
     assert after[f"sf-{eng3}"] == before[f"sf-{eng3}"]

@@ -135,7 +135,11 @@ def _sample(name: str) -> dict[str, Any]:
             "is_converted": False,
             "converted_contact_id": None,
             "in_scope": True,
-            "fields": {"Title": "VP Sales", "AnnualRevenue": 2.5e6, "IsConverted": False},
+            "fields": {
+                "Title": "VP Sales",
+                "AnnualRevenue": 2.5e6,
+                "IsConverted": False,
+            },
             "poll_kind": "incremental",
             "polled_at": WRITTEN_AT,
         },
