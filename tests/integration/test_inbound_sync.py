@@ -262,3 +262,75 @@ def test_no_rules_means_poll_history_refuses_without_all(
     with pytest.raises(BackfillRefused, match="--all"):
         harness.backfill.plan("Lead", harness.crm)
     assert harness.backfill.plan("Lead", harness.crm, allow_all=True).matching == 0
+
+
+def test_accounts_land_in_engage_accounts_with_their_rules(
+    kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
+) -> None:
+    from connectors.kafka.serde import Serde
+    from connectors.kafka.snapshot import latest_values
+    from connectors.kafka.topics import Topics
+
+    harness.set_settings(
+        "objects:\n  Account:\n    sync: true\n"
+        "    rules: {all: [{field: AnnualRevenue, op: greater_or_equal, value: 5000000}]}\n"
+    )
+    big, small = admin.put_records(
+        "Account",
+        [{"Name": "Big Co", "Website": "https://big.example", "AnnualRevenue": 9e6},
+         {"Name": "Small Co", "AnnualRevenue": 1e5}],
+    )["ids"]
+    done = harness.backfill.run("Account", harness.crm)
+    harness.pump(done.published)
+    serde = Serde()
+    accounts = {
+        k.decode(): serde.decode("EngageAccount", v)
+        for k, v in latest_values(kafka_settings, Topics(kafka_settings).accounts.name).items()
+    }
+    assert set(accounts) == {f"sf-{big}"}
+    assert accounts[f"sf-{big}"]["name"] == "Big Co"
+    assert accounts[f"sf-{big}"]["website"] == "https://big.example"
+    assert small not in {a["salesforce_id"] for a in accounts.values()}
+
+
+def test_an_interrupted_backfill_resumes_where_it_stopped(
+    kafka_settings: KafkaSettings, tmp_path: Any
+) -> None:
+    from connectors.salesforce.backfill import Backfill
+    from connectors.salesforce.cursor import CursorStore
+    from connectors.salesforce.poller import RecordPublisher
+    from sandbox.org import SandboxOrg
+
+    class Crash(Exception):
+        pass
+
+    def crash(rows: int) -> None:
+        raise Crash
+
+    with SandboxOrg(tmp_path / "paged-org", page_size=100) as org:
+        admin = SandboxAdmin(org.url, org.ca_path)
+        admin.seed(leads=600, contacts=0, seed=9)
+        h = InboundHarness(kafka_settings, org, SETTINGS)
+        try:
+            matching = h.backfill.plan("Lead", h.crm).matching
+            assert matching > 200
+            with pytest.raises(Crash):  # dies after publishing its first page of 100
+                h.backfill.run("Lead", h.crm, on_page=crash)
+            again = Backfill(
+                h.client, RecordPublisher(kafka_settings), CursorStore(kafka_settings).load()
+            ).run("Lead", h.crm)
+            assert again.resumed is True
+            assert again.published == matching - 100  # the first page was not read again
+            h.pump(100 + again.published)
+            copy = by_salesforce_id(engage_copy(kafka_settings))
+            assert set(copy) == {r["Id"] for r in admin.records("Lead") if lead_matches(r)}
+        finally:
+            h.close()
+
+
+def test_do_not_read_write_fields_are_never_queried(harness: InboundHarness) -> None:
+    from connectors.salesforce.records import query_fields
+
+    fields = query_fields("Lead", harness.crm)
+    assert "Street" not in fields
+    assert {"LastName", "FirstName", "Title", "Company", "Email", "AnnualRevenue"} <= set(fields)
