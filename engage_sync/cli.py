@@ -79,13 +79,20 @@ def writer() -> None:
     _logging()
     kafka = load(KafkaSettings)
     kafka.require_bootstrap()
+    from streams.settings.topic import SettingsFollower
+
+    follower = SettingsFollower(kafka)
     sink = SalesforceWriter(
-        kafka, load(WriterSettings), SalesforceClient(load(SalesforceSettings))
+        kafka,
+        load(WriterSettings),
+        SalesforceClient(load(SalesforceSettings)),
+        settings_provider=lambda: follower.settings,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sink.stop_event.set())
     try:
         sink.start()
+        follower.start_and_load()
         sink.run()
     except SalesforceError as exc:
         _fail(f"writer stopped: {exc.problem.message}", 3)

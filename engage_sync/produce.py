@@ -68,6 +68,8 @@ def encode_lines(
             decoded = codec.decode(value)
             if schema_name in ("CallLogged", "EmailEvent"):
                 validate(decoded)
+            elif not (decoded.get("event_id") or "").strip():
+                raise ValueError("event_id is empty")
             key = str(_dig(decoded, key_field)).encode()
         except (
             json.JSONDecodeError,

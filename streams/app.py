@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from pathlib import Path
@@ -42,7 +43,12 @@ def _shorten_fetch_wait(max_wait_ms: int) -> None:
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     """Build the app with every agent registered; nothing connects until it starts."""
     from streams.activity.agents import register as register_activity
-    from streams.contacts.agents import register as register_contacts
+    from streams.activity.parking import ParkedIndex
+    from streams.activity.processor import Context
+    from streams.contacts import agents as contact_agents
+    from streams.contacts.actions import ContactActions
+    from streams.settings.topic import SettingsFollower
+    from streams.users.directory import UserDirectory
 
     bootstrap = kafka.require_bootstrap()
     _shorten_fetch_wait(worker.fetch_max_wait_ms)
@@ -67,8 +73,25 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     )
     topics = Topics(kafka)
     producer = clients.AckingProducer(kafka)
-    register_activity(app, topics, Serde(kafka.schema_registry_url), producer, worker)
-    register_contacts(app, kafka, worker)
+    follower = SettingsFollower(kafka)
+    contacts = contact_agents.build(kafka, follower)
+    users = UserDirectory(kafka, lambda: follower.settings)
+    context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
+    activity = register_activity(
+        app, topics, Serde(kafka.schema_registry_url), producer, worker, context
+    )
+    actions = ContactActions(contacts, release=activity.release)
+    contact_agents.register(app, worker, contacts, actions)
+
+    @app.task
+    async def follow_settings_and_users() -> None:
+        # Loaded before agents get their first batch: settings, users, parked activities.
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, follower.start_and_load)
+        users.start()
+        await loop.run_in_executor(None, context.parked.load)
+
+    app.engage_context = context  # type: ignore[attr-defined]
     return app
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from connectors.kafka.snapshot import is_sentinel
 from engage_sync.settings import KafkaSettings
 
 
@@ -53,8 +54,8 @@ def read_topic(
             elif expect is None and time.monotonic() - last_seen > idle:
                 break
             for msg in consumer.consume(500, 0.2):
-                if msg.error():
-                    continue
+                if msg.error() or is_sentinel(msg.key()):
+                    continue  # sentinels: tombstones our snapshot readers append
                 last_seen = time.monotonic()
                 records.append(
                     Record(

@@ -32,6 +32,10 @@ class Topics:
         self.emails = TopicSpec(
             f"{p}engage.email.events", n, "EmailEvent", "engage_contact_id"
         )
+        self.contact_actions = TopicSpec(
+            f"{p}engage.contacts.actions", n, "ContactEvent", "engage_contact_id"
+        )
+        self.users = TopicSpec(f"{p}engage.users", n, "UserEvent", "user_id", COMPACT)
         self.commands = TopicSpec(
             f"{p}salesforce.commands", n, "SalesforceCommand", "parent record id"
         )
@@ -61,6 +65,8 @@ class Topics:
         return [
             self.calls,
             self.emails,
+            self.contact_actions,
+            self.users,
             self.commands,
             self.results,
             self.parked,

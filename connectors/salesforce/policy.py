@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 TASK_EXTERNAL_ID = "Engage_Activity_Id__c"
@@ -25,6 +25,17 @@ TASK_FIELDS = frozenset(
         TASK_EXTERNAL_ID,
     }
 )
+# What Engage may fill in when it creates (or matches) a person or an account.
+PERSON_FIELDS = frozenset({"LastName", "FirstName", "Salutation", "Email", "Phone"})
+LEAD_FIELDS = PERSON_FIELDS | {"Company", "Title", "Status"}
+# "Account.Name" is the company a new Contact's Account is found (or made) by, never a field.
+CONTACT_FIELDS = PERSON_FIELDS | {"Title", "AccountId", "Account.Name"}
+ACCOUNT_FIELDS = frozenset({"Name", "Website"})
+OPT_OUT = "HasOptedOutOfEmail"
+# Record-id prefixes of the objects Engage may update by id.
+ID_PREFIXES = {"Lead": "00Q", "Contact": "003"}
+# A MATCH needs something to match on: the Email, or the LastName and the Phone.
+MATCH_KEYS = (frozenset({"Email"}), frozenset({"LastName", "Phone"}))
 
 
 @dataclass(frozen=True)
@@ -35,10 +46,40 @@ class Allowed:
     sobject: str
     fields: frozenset[str]
     external_id_field: str | None = None
+    required: frozenset[str] = frozenset()  # present as non-blank strings
+    fixed: Mapping[str, object] = field(default_factory=dict)  # present, this value
+    any_of: tuple[frozenset[str], ...] = ()  # one group present, all non-blank
+    by_id: bool = False  # record_id is an id of `sobject`, else it must be absent
+    needs_contact: bool = False  # engage_contact_id is non-blank
 
+
+def _only(name: str) -> frozenset[str]:
+    return frozenset({name})
+
+
+# Lead and Contact: the fields Engage may create them with, and those it must.
+PEOPLE = {
+    "Lead": (LEAD_FIELDS, frozenset({"LastName", "Company"})),
+    "Contact": (CONTACT_FIELDS, frozenset({"LastName"})),
+}
 
 ALLOWED: tuple[Allowed, ...] = (
-    Allowed("UPSERT", "Task", TASK_FIELDS, TASK_EXTERNAL_ID),
+    Allowed("UPSERT", "Task", TASK_FIELDS, TASK_EXTERNAL_ID, _only(TASK_EXTERNAL_ID)),
+    *(Allowed("CREATE", o, f, required=r) for o, (f, r) in PEOPLE.items()),
+    Allowed("CREATE", "Account", ACCOUNT_FIELDS, required=_only("Name")),
+    Allowed("UPDATE", "Lead", _only("Status"), required=_only("Status"), by_id=True),
+    *(
+        Allowed("UPDATE", o, _only(OPT_OUT), fixed={OPT_OUT: True}, by_id=True)
+        for o in PEOPLE
+    ),
+    *(
+        Allowed("MATCH", o, f, any_of=MATCH_KEYS, needs_contact=True)
+        for o, (f, _) in PEOPLE.items()
+    ),
+    *(
+        Allowed("MATCH_OR_CREATE", o, f, required=r, needs_contact=True)
+        for o, (f, r) in PEOPLE.items()
+    ),
 )
 
 
@@ -46,25 +87,63 @@ class PolicyRefusal(ValueError):
     """A command asks for a write Engage must never make."""
 
 
+def _blank(value: object) -> bool:
+    return not isinstance(value, str) or not value.strip()
+
+
+def _is_id_of(value: object, sobject: str) -> bool:
+    return (
+        isinstance(value, str)
+        and len(value) in (15, 18)
+        and value.isascii()
+        and value.isalnum()
+        and value.startswith(ID_PREFIXES[sobject])
+    )
+
+
+def _problems(rule: Allowed, command: Mapping[str, Any]) -> Iterator[str]:
+    """Why the command is not this allowed write (nothing when it is)."""
+    fields: Mapping[str, Any] = command["fields"]
+    key, record_id = command.get("external_id_field"), command.get("record_id")
+    if key != rule.external_id_field:
+        yield (
+            f"must be keyed by {rule.external_id_field}, not {key}"
+            if rule.external_id_field
+            else f"takes no external_id_field, not {key}"
+        )
+    if rule.by_id and not _is_id_of(record_id, rule.sobject):
+        prefix = ID_PREFIXES[rule.sobject]
+        yield f"needs a {rule.sobject} id ({prefix}...) as record_id, not {record_id}"
+    if not rule.by_id and record_id is not None:
+        yield f"takes no record_id, not {record_id}"
+    if rule.needs_contact and _blank(command.get("engage_contact_id")):
+        yield "needs engage_contact_id"
+    extra = sorted(set(fields) - rule.fields)
+    if extra:
+        yield f"may not write field(s) {', '.join(extra)}"
+    missing = sorted(f for f in rule.required if _blank(fields.get(f)))
+    if missing:
+        yield f"needs {', '.join(missing)}"
+    for name, value in rule.fixed.items():
+        if name not in fields:
+            yield f"needs {name} = {value}"
+        elif fields[name] is not value:
+            yield f"may only set {name} to {value}, not {fields[name]}"
+    if rule.any_of and all(
+        any(_blank(fields.get(f)) for f in group) for group in rule.any_of
+    ):
+        groups = " or ".join(" and ".join(sorted(g)) for g in rule.any_of)
+        yield f"needs {groups} to match on"
+
+
 def check(command: Mapping[str, Any]) -> None:
     """Raise PolicyRefusal unless the command is one of the allowed writes."""
     operation, sobject = command["operation"], command["sobject"]
-    fields = set(command["fields"])
-    for rule in ALLOWED:
-        if rule.operation != operation or rule.sobject != sobject:
-            continue
-        key = command.get("external_id_field")
-        if rule.external_id_field != key:
-            raise PolicyRefusal(
-                f"{operation} {sobject} must be keyed by "
-                f"{rule.external_id_field}, not {key}"
-            )
-        extra = sorted(fields - rule.fields)
-        if extra:
-            raise PolicyRefusal(
-                f"{operation} {sobject} may not write field(s) {', '.join(extra)}"
-            )
-        if rule.external_id_field and not command["fields"].get(rule.external_id_field):
-            raise PolicyRefusal(f"{operation} {sobject} needs {rule.external_id_field}")
-        return
-    raise PolicyRefusal(f"{operation} on {sobject} is not a write Engage may make")
+    rules = [r for r in ALLOWED if (r.operation, r.sobject) == (operation, sobject)]
+    if not rules:
+        raise PolicyRefusal(f"{operation} on {sobject} is not a write Engage may make")
+    # Of several allowed writes, explain the one the command comes closest to.
+    rules.sort(key=lambda r: -len(r.fields & set(command["fields"])))
+    problems = [list(_problems(rule, command)) for rule in rules]
+    if all(problems):
+        raise PolicyRefusal(f"{operation} {sobject} {'; '.join(problems[0])}")

@@ -21,6 +21,8 @@ from connectors.kafka.topics import Topics
 from connectors.salesforce import policy
 from connectors.salesforce.client import COLLECTION_LIMIT, SalesforceClient
 from connectors.salesforce.contract import TaskContract
+from connectors.salesforce.linker import Linker
+from connectors.salesforce.writebacks import WriteBacks
 from connectors.salesforce.errors import (
     ErrorKind,
     Problem,
@@ -81,6 +83,7 @@ class SalesforceWriter:
         settings: WriterSettings,
         client: SalesforceClient,
         on_batch: Callable[[WriterStats], None] | None = None,
+        settings_provider: Callable[[], Any] | None = None,
     ) -> None:
         self.kafka, self.settings, self.client = kafka, settings, client
         self.topics = Topics(kafka)
@@ -92,6 +95,8 @@ class SalesforceWriter:
         self._producer = clients.AckingProducer(kafka)
         self._dlq = DeadLetters(self._producer, self.topics.dlq.name)
         self.contract: TaskContract | None = None
+        self._linker = Linker(client, settings_provider or (lambda: None))
+        self._writebacks = WriteBacks(client, self._result_for, self._dead_letter)
 
     def start(self) -> None:
         clients.ensure_topics(self.kafka, self.topics.all())
@@ -171,11 +176,18 @@ class SalesforceWriter:
             pending.append(Pending(origin, command))
         self.stats.commands += len(messages)
         groups: dict[tuple[str, str], list[Pending]] = defaultdict(list)
+        links = [i for i in pending if i.command["operation"] in LINK_OPERATIONS]
+        updates = [i for i in pending if i.command["operation"] == "UPDATE"]
         for item in pending:
             cmd = item.command
-            groups[(cmd["sobject"], cmd["external_id_field"])].append(item)
+            if cmd["operation"] == "UPSERT":
+                groups[(cmd["sobject"], cmd["external_id_field"])].append(item)
         for (sobject, ext_field), items in groups.items():
             self._upsert_all(sobject, ext_field, items)
+        if links:
+            self._retrying(lambda: self._link(links))
+        if updates:
+            self._retrying(lambda: self._writebacks.apply(updates))
         for item in pending:
             self._publish(item)
         self._producer.flush()
@@ -184,6 +196,37 @@ class SalesforceWriter:
         self.stats.batch_sizes.append(len(messages))
         if self._on_batch:
             self._on_batch(self.stats)
+
+    def _retrying(self, work: Callable[[], None]) -> None:
+        """Run work until it gets through transient trouble; it must be safe to redo."""
+        backoff = Backoff(cap=self.settings.max_retry_seconds)
+        while True:
+            try:
+                work()
+                return
+            except ThrottledError as exc:
+                self.stats.throttled += 1
+                self._wait(max(5.0, backoff.next()), exc.problem)
+            except RetriableError as exc:
+                self.stats.retries += 1
+                self._wait(backoff.next(), exc.problem)
+
+    def _link(self, items: list[Pending]) -> None:
+        # CREATE goes through matching too: Engage never creates without re-matching.
+        outcomes = self._linker.link([i.command for i in items])
+        for item, outcome in zip(items, outcomes, strict=True):
+            cmd = item.command
+            item.result = _result(
+                cmd, outcome.success, outcome.status, outcome.message,
+                outcome.salesforce_id, outcome.status == "CREATED", outcome.fields,
+            ) | {
+                "object": outcome.sobject or cmd["sobject"],
+                "engage_contact_id": cmd.get("engage_contact_id"),
+                "record": _avro_values(outcome.record or {}),
+                "candidates": list(outcome.candidates),
+            }
+            if not outcome.success:
+                self._dead_letter(item.origin, f"{outcome.status}: {outcome.message}", outcome.status)
 
     def _upsert_all(self, sobject: str, ext_field: str, items: list[Pending]) -> None:
         # A key twice in one call is refused (DUPLICATE_EXTERNAL_ID): send the last one.
@@ -286,6 +329,14 @@ class SalesforceWriter:
         finally:
             self._consumer.resume(self._consumer.assignment())
 
+    def _result_for(
+        self, item: Pending, success: bool, status: str, message: str | None,
+        salesforce_id: str | None = None,
+    ) -> None:
+        item.result = _result(item.command, success, status, message, salesforce_id) | {
+            "engage_contact_id": item.command.get("engage_contact_id")
+        }
+
     def _publish(self, item: Pending) -> None:
         result = item.result
         if result is None:
@@ -320,6 +371,16 @@ class SalesforceWriter:
             Exception
         ) as exc:  # partitions revoked mid-batch: the new owner redoes them
             log.warning("offset commit failed (%s); the batch will be redelivered", exc)
+
+
+LINK_OPERATIONS = frozenset({"MATCH", "MATCH_OR_CREATE", "CREATE"})
+
+
+def _avro_values(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v for k, v in values.items()
+        if v is None or isinstance(v, str | bool | int | float)
+    }
 
 
 def _result(

@@ -11,7 +11,7 @@ from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import WorkerSettings
-from streams.activity.processor import ActivityProcessor
+from streams.activity.processor import ActivityProcessor, Context
 
 
 def origin_of(event: Any) -> Origin:
@@ -28,8 +28,9 @@ def register(
     serde: Serde,
     producer: AckingProducer,
     settings: WorkerSettings,
+    context: Context | None = None,
 ) -> ActivityProcessor:
-    processor = ActivityProcessor(topics, serde, producer)
+    processor = ActivityProcessor(topics, serde, producer, context)
     source = app.topic(topics.calls.name, topics.emails.name, acks=True)
     within = settings.batch_within_ms / 1000
 

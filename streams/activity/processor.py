@@ -19,6 +19,7 @@ from streams.activity.validation import InvalidEvent, validate
 log = logging.getLogger(__name__)
 
 NOT_LINKED = "contact-not-linked"
+USER_NOT_CONNECTED = "user-not-connected"
 
 
 @dataclass
@@ -28,13 +29,48 @@ class ActivityStats:
     parked: int = 0
     dead_letters: int = 0
     sentiment_dropped: int = 0
+    history_off_skipped: int = 0
+    opt_out_writebacks: int = 0
+    released: int = 0
+
+
+class Context:
+    """What the activity agent may consult: Engage's copy, users, settings, parked index."""
+
+    def __init__(
+        self,
+        contacts: Any = None,
+        users: Any = None,
+        settings: Any = None,
+        parked: Any = None,
+    ) -> None:
+        self.contacts, self.users, self.parked = contacts, users, parked
+        self.settings = settings or (lambda: None)
+
+    def who(self, contact: dict[str, Any]) -> str | None:
+        """The contact's Salesforce id, from the event or else from Engage's copy."""
+        if contact.get("salesforce_id") or self.contacts is None:
+            return contact.get("salesforce_id")
+        if not self.contacts.loaded:
+            self.contacts.load()
+        with self.contacts._lock:
+            store = self.contacts.store
+            found = store.get(contact["engage_contact_id"]) or store.by_email(contact.get("email"))
+        return found.salesforce_id if found is not None else None
 
 
 class ActivityProcessor:
     """The activity agent's work, kept free of Faust so it is testable on its own."""
 
-    def __init__(self, topics: Topics, serde: Serde, producer: AckingProducer) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        serde: Serde,
+        producer: AckingProducer,
+        context: Context | None = None,
+    ) -> None:
         self.topics, self.serde, self.producer = topics, serde, producer
+        self.context = context or Context()
         self.dead_letters = DeadLetters(producer, topics.dlq.name)
         self.stats = ActivityStats()
         self._inputs = topics.activity_inputs
@@ -51,20 +87,82 @@ class ActivityProcessor:
         try:
             event = self.serde.decode(schema, origin.value)
             validate(event)
-            formatted = (call_to_task if schema == "CallLogged" else email_to_task)(
-                event
-            )
+            self.route(event, schema, origin.topic)
         except DecodeError as exc:
             self._dead_letter(origin, exc, "undecodable")
-            return
         except (InvalidEvent, ValueError, KeyError, TypeError) as exc:
             self._dead_letter(origin, exc, "invalid-event")
-            return
+
+    def route(self, event: dict[str, Any], schema: str, source_topic: str) -> bool:
+        """Write, park or skip one valid activity; True when a Task command was emitted."""
+        who = self.context.who(event["contact"])
+        if who and not event["contact"].get("salesforce_id"):
+            event = event | {"contact": event["contact"] | {"salesforce_id": who}}
+        if who is None:
+            self._park(event, schema, source_topic, NOT_LINKED)
+            return False
+        crm = self.context.settings()
+        obj = "Lead" if who.startswith("00Q") else "Contact"
+        if crm is not None and not crm.sync_settings.writes_activity_for(obj):
+            self.stats.history_off_skipped += 1
+            return False
+        users = self.context.users
+        kind, owner_id = users.owner(event["user_id"]) if users else ("integration", None)
+        if kind == "hold":
+            self._park(event, schema, source_topic, USER_NOT_CONNECTED)
+            return False
+        fmt = call_to_task if schema == "CallLogged" else email_to_task
+        formatted = fmt(event, owner_id)
         self.stats.sentiment_dropped += formatted.sentiment_dropped
-        if formatted.draft.who_id is None:
-            self._park(origin, event, schema)
-            return
         self._emit(formatted, event)
+        if schema == "EmailEvent" and event["event_type"] == "UNSUBSCRIBED":
+            self._opt_out(event, who, obj, crm)
+        return True
+
+    def _opt_out(self, event: dict[str, Any], who: str, obj: str, crm: Any) -> None:
+        from streams.contacts.actions import OPT_OUT, writes_back
+
+        if crm is None or not writes_back(crm.mapping(obj), OPT_OUT):
+            return
+        command = {
+            "command_id": f"optout-{event['event_id']}",
+            "issued_at": datetime.now(UTC),
+            "operation": "UPDATE",
+            "sobject": obj,
+            "external_id_field": None,
+            "record_id": who,
+            "fields": {"HasOptedOutOfEmail": True},
+            "engage_contact_id": event["contact"]["engage_contact_id"],
+        }
+        self.producer.produce(
+            self.topics.commands.name,
+            self.serde.encode("SalesforceCommand", command),
+            who.encode(),
+        )
+        self.stats.opt_out_writebacks += 1
+
+    def release(self, engage_contact_id: str, who: str) -> int:
+        """Write the activities parked for a contact just linked; returns how many."""
+        parked = self.context.parked
+        if parked is None:
+            return 0
+        if not parked.loaded:
+            parked.load()
+        released = 0
+        for item in parked.for_contact(engage_contact_id):
+            if item["reason"] != NOT_LINKED:
+                continue
+            schema = self._inputs.get(item["source_topic"], "CallLogged")
+            event = item["activity"]
+            event = event | {"contact": event["contact"] | {"salesforce_id": who}}
+            self.route(event, schema, item["source_topic"])
+            # The Task command goes out before the tombstone, acknowledged together.
+            self.producer.produce(self.topics.parked.name, None, item["event_id"].encode())
+            parked.remove(item["event_id"])
+            released += 1
+        self.producer.flush()
+        self.stats.released += released
+        return released
 
     def _emit(self, formatted: FormattedTask, event: dict[str, Any]) -> None:
         draft = formatted.draft
@@ -89,15 +187,17 @@ class ActivityProcessor:
         )
         self.stats.commands_out += 1
 
-    def _park(self, origin: Origin, event: dict[str, Any], schema: str) -> None:
+    def _park(self, event: dict[str, Any], schema: str, source_topic: str, reason: str) -> None:
         parked = {
             "event_id": event["event_id"],
-            "reason": NOT_LINKED,
+            "reason": reason,
             "parked_at": datetime.now(UTC),
             "engage_contact_id": event["contact"]["engage_contact_id"],
-            "source_topic": origin.topic,
+            "source_topic": source_topic,
             "activity": (f"engage.events.{schema}", event),
         }
+        if self.context.parked is not None:
+            self.context.parked.add(parked)
         self.producer.produce(
             self.topics.parked.name,
             self.serde.encode("ParkedActivity", parked),

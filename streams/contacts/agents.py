@@ -1,4 +1,4 @@
-"""Faust agent: Salesforce records in, Engage's copy of contacts and accounts out."""
+"""Faust agents: Salesforce records and Engage contact actions in, Engage's copy out."""
 
 from __future__ import annotations
 
@@ -10,30 +10,44 @@ import faust
 
 from engage_sync.settings import KafkaSettings, WorkerSettings
 from streams.activity.agents import origin_of
+from streams.contacts.actions import ContactActions
 from streams.contacts.processor import ContactsProcessor
 from streams.contacts.store import ContactStore
 from streams.settings.topic import SettingsFollower
 
 
-def register(
-    app: faust.App, kafka: KafkaSettings, settings: WorkerSettings
-) -> ContactsProcessor:
-    follower = SettingsFollower(kafka)
+def build(kafka: KafkaSettings, follower: SettingsFollower) -> ContactsProcessor:
     db = Path(tempfile.mkdtemp(prefix="engage-contacts-")) / "contacts.sqlite3"
-    processor = ContactsProcessor(kafka, ContactStore(db), lambda: follower.settings)
-    source = app.topic(processor.topics.records.name, acks=True)
-    within = settings.batch_within_ms / 1000
+    return ContactsProcessor(kafka, ContactStore(db), lambda: follower.settings)
 
-    @app.agent(source, concurrency=1, name="salesforce_records_to_engage_contacts")
-    async def salesforce_records_to_engage_contacts(stream: faust.StreamT) -> None:
+
+def register(
+    app: faust.App,
+    settings: WorkerSettings,
+    processor: ContactsProcessor,
+    actions: ContactActions,
+) -> None:
+    within = settings.batch_within_ms / 1000
+    topics = processor.topics
+
+    async def run_batches(stream: faust.StreamT, work: object) -> None:
         loop = asyncio.get_running_loop()
-        if follower.settings is None and not follower.is_alive():
-            await loop.run_in_executor(None, follower.start_and_load)
         async for events in stream.take_events(settings.batch_size, within):
             # Matching and SQLite work run off the event loop so heartbeats keep going.
             batch = [origin_of(e) for e in events]
-            await loop.run_in_executor(None, processor.handle, batch)
+            await loop.run_in_executor(None, work, batch)  # type: ignore[arg-type]
 
-    app.contacts_processor = processor  # type: ignore[attr-defined]
-    app.settings_follower = follower  # type: ignore[attr-defined]
-    return processor
+    @app.agent(app.topic(topics.records.name, acks=True), concurrency=1,
+               name="salesforce_records_to_engage_contacts")
+    async def salesforce_records_to_engage_contacts(stream: faust.StreamT) -> None:
+        await run_batches(stream, processor.handle)
+
+    @app.agent(app.topic(topics.contact_actions.name, acks=True), concurrency=1,
+               name="contact_actions")
+    async def contact_actions(stream: faust.StreamT) -> None:
+        await run_batches(stream, actions.handle)
+
+    @app.agent(app.topic(topics.results.name, acks=True), concurrency=1,
+               name="links_from_salesforce_results")
+    async def links_from_salesforce_results(stream: faust.StreamT) -> None:
+        await run_batches(stream, actions.handle_results)

@@ -112,6 +112,7 @@ def _sample(name: str) -> dict[str, Any]:
             },
             "source_event_id": "evt-1",
             "source_occurred_at": WRITTEN_AT,
+            "engage_contact_id": None,
         },
         "WriteResult": {
             "event_id": "evt-1",
@@ -124,6 +125,9 @@ def _sample(name: str) -> dict[str, Any]:
             "message": "Subject must not be empty",
             "fields": ["Subject"],
             "written_at": WRITTEN_AT,
+            "engage_contact_id": None,
+            "record": {},
+            "candidates": [],
         },
         "SalesforceRecord": {
             "salesforce_id": "00Q000000000001AAA",
@@ -173,6 +177,22 @@ def _sample(name: str) -> dict[str, Any]:
             "applied_at": WRITTEN_AT,
             "source": "crm.yaml",
             "sha256": "0" * 64,
+        },
+        "ContactEvent": {
+            "event_id": "ce-1",
+            "occurred_at": WRITTEN_AT,
+            "user_id": "u1",
+            "contact": contact_ref(salesforce_id=None),
+            "action": "STATUS_CHANGED",
+            "source": "CSV_IMPORT",
+            "status": "Working - Contacted",
+        },
+        "UserEvent": {
+            "event_id": "ue-1",
+            "occurred_at": WRITTEN_AT,
+            "user_id": "u1",
+            "action": "CONNECTED",
+            "salesforce_user_id": "005000000000001AAA",
         },
         "PollerState": {
             "object": "Lead",

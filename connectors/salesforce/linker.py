@@ -1,0 +1,203 @@
+"""Links Engage contacts to Salesforce: match by email, then name + phone; create only when none matches."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.salesforce import soql
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.errors import SkippableRecordError
+from connectors.salesforce.records import flatten
+from streams.contacts.mapping import salesforce_fields
+from streams.contacts.normalize import name_phone_key, normalize_email
+from streams.settings.models import CrmSettings
+
+log = logging.getLogger(__name__)
+
+MATCH_FIELDS = ("Id", "Email", "FirstName", "LastName", "Phone", "LastModifiedDate")
+# Creation asks Salesforce to apply duplicate rules strictly: a match is linked, not duplicated.
+NO_DUPLICATES = {"Sforce-Duplicate-Rule-Header": "allowSave=false"}
+
+
+@dataclass
+class Outcome:
+    """What linking one command ended in."""
+
+    success: bool
+    status: str  # LINKED, CREATED, LINKED_BY_DUPLICATE_RULE, ambiguous-match, NO_MATCH, or an error code
+    salesforce_id: str | None = None
+    sobject: str | None = None
+    record: dict[str, Any] | None = None
+    candidates: tuple[str, ...] = ()
+    message: str | None = None
+    fields: tuple[str, ...] = ()
+
+
+@dataclass
+class Candidate:
+    sobject: str
+    values: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.values["Id"])
+
+
+class Linker:
+    """Runs MATCH and MATCH_OR_CREATE commands of one batch, in order.
+
+    Candidates are fetched once per batch (one query per object and key kind) and
+    records created earlier in the batch are matched too, so two adds of the same new
+    person create one record, and a batch redelivered after a crash re-matches first.
+    """
+
+    def __init__(
+        self, client: SalesforceClient, settings: Callable[[], CrmSettings | None]
+    ) -> None:
+        self.client, self._settings = client, settings
+
+    def link(self, commands: Sequence[dict[str, Any]]) -> list[Outcome]:
+        crm = self._settings() or CrmSettings(objects={})
+        sync = crm.sync_settings
+        region, order = sync.phone_region, list(sync.match_order)
+        wanted = {obj: self._fields(crm, obj) for obj in order}
+        by_email: dict[str, list[Candidate]] = {}
+        by_np: dict[str, list[Candidate]] = {}
+        emails = {normalize_email(c["fields"].get("Email")) for c in commands} - {None}
+        last_names = {(c["fields"].get("LastName") or "").strip() for c in commands} - {""}
+        for obj in order:
+            for cand in self._query(obj, wanted[obj], "Email", sorted(emails)):  # type: ignore[arg-type]
+                by_email.setdefault(normalize_email(cand.values.get("Email")) or "", []).append(cand)
+            for cand in self._query(obj, wanted[obj], "LastName", sorted(last_names)):
+                key = name_phone_key(
+                    cand.values.get("FirstName"), cand.values.get("LastName"),
+                    cand.values.get("Phone"), region,
+                )
+                if key:
+                    by_np.setdefault(key, []).append(cand)
+        outcomes = []
+        for command in commands:
+            f = command["fields"]
+            email = normalize_email(f.get("Email"))
+            np_key = name_phone_key(f.get("FirstName"), f.get("LastName"), f.get("Phone"), region)
+            found = (by_email.get(email) if email else None) or (
+                by_np.get(np_key) if np_key else None
+            )
+            if found:
+                outcomes.append(self._best(found, order))
+                continue
+            if command["operation"] == "MATCH":
+                outcomes.append(Outcome(True, "NO_MATCH"))
+                continue
+            outcome = self._create(command, crm)
+            outcomes.append(outcome)
+            if outcome.success and outcome.salesforce_id:
+                cand = Candidate(outcome.sobject or command["sobject"], dict(outcome.record or {}))
+                # Later adds of the same person in this batch link to what was just made.
+                if email:
+                    by_email.setdefault(email, []).insert(0, cand)
+                if np_key:
+                    by_np.setdefault(np_key, []).insert(0, cand)
+        return outcomes
+
+    @staticmethod
+    def _fields(crm: CrmSettings, obj: str) -> list[str]:
+        mapped = salesforce_fields(crm.mapping(obj))  # type: ignore[arg-type]
+        return list(dict.fromkeys([*MATCH_FIELDS, *mapped]))
+
+    def _query(
+        self, obj: str, fields: list[str], key: str, values: Iterable[str]
+    ) -> list[Candidate]:
+        values = list(values)
+        out: list[Candidate] = []
+        for start in range(0, len(values), 200):
+            chunk = values[start : start + 200]
+            where = f"{key} IN ({', '.join(soql.quote(v) for v in chunk)})"
+            if obj == "Lead":
+                where += " AND IsConverted = false"  # converted Leads are never linked
+            query = soql.select(obj, fields, where=where)
+            out += [Candidate(obj, flatten(r, fields)) for r in self.client.query_all(query)]
+        return out
+
+    @staticmethod
+    def _best(found: list[Candidate], order: list[str]) -> Outcome:
+        """The search order decides between objects; recency decides within one."""
+        rank = {obj: i for i, obj in enumerate(order)}
+        unique = list({c.id: c for c in found}.values())
+        newest_first = sorted(
+            unique, key=lambda c: str(c.values.get("LastModifiedDate") or ""), reverse=True
+        )
+        best = min(newest_first, key=lambda c: rank.get(c.sobject, 99))  # stable: newest wins
+        ids = tuple(sorted(c.id for c in unique))
+        status = "ambiguous-match" if len(ids) > 1 else "LINKED"
+        return Outcome(True, status, best.id, best.sobject, best.values, ids if len(ids) > 1 else ())
+
+    def _create(self, command: dict[str, Any], crm: CrmSettings) -> Outcome:
+        sobject = command["sobject"]
+        body = {k: v for k, v in command["fields"].items() if v not in (None, "")}
+        company = body.pop("Account.Name", None)  # a Contact's company is its Account's name
+        if sobject == "Contact" and crm.sync_settings.auto_associate_accounts:
+            account = self._account_for(company, body.get("Email"), crm)
+            if account:
+                body["AccountId"] = account
+        try:
+            answer = self.client.request(
+                "POST", f"sobjects/{sobject}/", json=body, headers=NO_DUPLICATES
+            )
+        except SkippableRecordError as exc:
+            problem = exc.problem
+            if problem.code == "DUPLICATES_DETECTED":
+                matched = _duplicate_ids(problem.details)
+                if matched:
+                    values = self._read(sobject, matched[0], crm)
+                    return Outcome(
+                        True, "LINKED_BY_DUPLICATE_RULE", matched[0], values.pop("__type", sobject),
+                        values, tuple(matched) if len(matched) > 1 else (),
+                    )
+            return Outcome(
+                False, problem.code, message=problem.message, fields=problem.fields
+            )
+        new_id = str(answer["id"])
+        values = {"Id": new_id, **body}
+        return Outcome(True, "CREATED", new_id, sobject, values)
+
+    def _read(self, sobject: str, record_id: str, crm: CrmSettings) -> dict[str, Any]:
+        obj = "Lead" if record_id.startswith("00Q") else "Contact" if record_id.startswith("003") else sobject
+        fields = self._fields(crm, obj)
+        rows = list(self.client.query_all(soql.select(obj, fields, where=f"Id = {soql.quote(record_id)}")))
+        return (flatten(rows[0], fields) if rows else {"Id": record_id}) | {"__type": obj}
+
+    def _account_for(
+        self, company: str | None, email: str | None, crm: CrmSettings
+    ) -> str | None:
+        """An existing Account by company name, then by the email's website domain."""
+        company = (company or "").strip()
+        email = normalize_email(email) or ""
+        domain = email.split("@", 1)[1] if "@" in email else ""
+        tries = []
+        if company:
+            tries.append(f"Name = {soql.quote(company)}")
+        if domain:
+            tries.append(f"Website LIKE {soql.quote('%' + domain)}")
+        for where in tries:
+            rows = list(self.client.query_all(soql.select("Account", ["Id"], where=where, limit=1)))
+            if rows:
+                return str(rows[0]["Id"])
+        if company and crm.sync_settings.engage_created_accounts == "create":
+            answer = self.client.request("POST", "sobjects/Account/", json={"Name": company})
+            return str(answer["id"])
+        return None
+
+
+def _duplicate_ids(details: Any) -> list[str]:
+    result = (details or {}).get("duplicateResult") or {}
+    ids = []
+    for match in result.get("matchResults", []):
+        for rec in match.get("matchRecords", []):
+            rid = (rec.get("record") or {}).get("Id")
+            if rid:
+                ids.append(rid)
+    return ids

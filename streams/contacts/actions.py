@@ -1,0 +1,221 @@
+"""Engage-side contact actions (added, edited, status) and the links the writer reports back."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.kafka.deadletter import Origin
+from connectors.kafka.serde import DecodeError
+from streams.contacts.mapping import apply_engage_edit, apply_salesforce
+from streams.contacts.models import CORE_FIELDS, EngageContact
+from streams.contacts.normalize import name_phone_key, normalize_email
+from streams.contacts.processor import ContactsProcessor
+from streams.settings.models import CrmSettings, MappingRow
+
+log = logging.getLogger(__name__)
+
+OPT_OUT = ("email_opt_out", "HasOptedOutOfEmail")
+LEAD_STATUS = ("status", "Status")
+LINK_STATUSES = {"LINKED", "CREATED", "LINKED_BY_DUPLICATE_RULE", "ambiguous-match"}
+
+
+@dataclass
+class ActionStats:
+    actions_in: int = 0
+    link_requests: int = 0
+    links: int = 0
+    status_writebacks: int = 0
+    released: int = 0
+
+
+def writes_back(rows: list[MappingRow], pair: tuple[str, str]) -> bool:
+    """A write-back is allowed only when the field is mapped bi-directionally."""
+    return any(
+        r.engage == pair[0] and r.salesforce == pair[1]
+        and r.direction == "bidirectional_most_recent"
+        for r in rows
+    )
+
+
+def _ms(value: Any) -> int:
+    return int(value.timestamp() * 1000) if hasattr(value, "timestamp") else int(value or 0)
+
+
+class ContactActions:
+    """Turns ContactEvents into Engage-copy updates and Salesforce commands.
+
+    Args:
+        contacts: the inbound processor whose store and producer this shares.
+        release: called with (engage_contact_id, salesforce_id) when a contact is linked.
+    """
+
+    def __init__(self, contacts: ContactsProcessor, release: Any = None) -> None:
+        self.c = contacts
+        self.release = release
+        self.stats = ActionStats()
+
+    def handle(self, batch: list[Origin]) -> None:
+        if not self.c.loaded:
+            self.c.load()
+        for origin in batch:
+            try:
+                event = self.c.serde.decode("ContactEvent", origin.value)
+            except DecodeError as exc:
+                self.c.stats.dead_letters += 1
+                self.c.dead_letters.send(origin, exc, "undecodable")
+                continue
+            self.stats.actions_in += 1
+            with self.c._lock:
+                self._action(event, self.c._settings() or CrmSettings(objects={}))
+        self.c.producer.flush()
+
+    def _action(self, event: dict[str, Any], crm: CrmSettings) -> None:
+        ref, ecid = event["contact"], event["contact"]["engage_contact_id"]
+        current = self.c.store.get(ecid)
+        when = _ms(event["occurred_at"])
+        if event["action"] in ("ADDED", "ADDED_TO_SALESFLOW"):
+            base = current or EngageContact(engage_contact_id=ecid, updated_at_ms=0)
+            if current is None:
+                values = {f: ref.get(f) for f in CORE_FIELDS if ref.get(f)}
+                self.c._emit(None, base.with_values(values, {k: when for k in values}))
+                base = self.c.store.get(ecid) or base
+            linked = base.salesforce_id or ref.get("salesforce_id")
+            if linked and base.salesforce_id is None:
+                obj = "Lead" if linked.startswith("00Q") else "Contact"
+                self.c._emit(base, replace(base, salesforce_id=linked, salesforce_object=obj))
+            elif not linked:
+                self._request_link(base, ref, event, crm)
+        elif event["action"] == "UPDATED" and current is not None:
+            obj = current.salesforce_object or "Lead"
+            edits = {f: ref.get(f) for f in CORE_FIELDS if ref.get(f) is not None}
+            self.c._emit(current, apply_engage_edit(current, edits, when, crm.mapping(obj)))  # type: ignore[arg-type]
+        elif event["action"] == "STATUS_CHANGED" and current is not None:
+            self._status(current, event, crm, when)
+
+    def _request_link(
+        self, contact: EngageContact, ref: dict[str, Any], event: dict[str, Any], crm: CrmSettings
+    ) -> None:
+        choice = crm.sync_settings.engage_created_contacts
+        sobject = {"create_lead": "Lead", "create_contact": "Contact"}.get(choice, "Lead")
+        rows = crm.mapping(sobject)  # type: ignore[arg-type]
+        defaults = {r.salesforce: r.default for r in rows if r.salesforce and r.default}
+        first = ref.get("first_name") or contact.first_name
+        last = ref.get("last_name") or contact.last_name or defaults.get("LastName") or "Unknown"
+        fields: dict[str, Any] = {
+            "Email": ref.get("email") or contact.email,
+            "FirstName": first,
+            "LastName": last,
+            "Phone": ref.get("phone") or contact.phone,
+            "Title": ref.get("title") or contact.title,
+        }
+        company = ref.get("company") or contact.company
+        if sobject == "Lead":
+            # Required on a Lead: mapping defaults fill what Engage lacks.
+            fields["Company"] = company or defaults.get("Company") or "Unknown"
+            if defaults.get("Status"):
+                fields["Status"] = defaults["Status"]
+        elif company:
+            fields["Account.Name"] = company
+        fields = {k: v for k, v in fields.items() if v not in (None, "")}
+        region = crm.sync_settings.phone_region
+        # Keyed by the person, so two adds of one new person meet in one writer, in order.
+        key = normalize_email(fields.get("Email")) or name_phone_key(
+            first, last, fields.get("Phone"), region
+        ) or contact.engage_contact_id
+        self._command(
+            f"link-{event['event_id']}",
+            "MATCH" if choice == "none" else "MATCH_OR_CREATE",
+            sobject, fields, contact.engage_contact_id, key, None,
+        )
+        self.stats.link_requests += 1
+
+    def _status(
+        self, contact: EngageContact, event: dict[str, Any], crm: CrmSettings, when: int
+    ) -> None:
+        status = event.get("status")
+        if not status:
+            return
+        obj = contact.salesforce_object or "Lead"
+        self.c._emit(contact, apply_engage_edit(contact, {"status": status}, when, crm.mapping(obj)))  # type: ignore[arg-type]
+        if contact.salesforce_object != "Lead" or not contact.salesforce_id:
+            return
+        if not writes_back(crm.mapping("Lead"), LEAD_STATUS):
+            return
+        lead = crm.objects.get("Lead")
+        value = (lead.status_values or {}).get(status, status) if lead else status
+        self._command(
+            f"status-{event['event_id']}", "UPDATE", "Lead", {"Status": value},
+            contact.engage_contact_id, contact.salesforce_id, contact.salesforce_id,
+        )
+        self.stats.status_writebacks += 1
+
+    def _command(
+        self, command_id: str, operation: str, sobject: str, fields: dict[str, Any],
+        ecid: str, key: str, record_id: str | None,
+    ) -> None:
+        command = {
+            "command_id": command_id,
+            "issued_at": datetime.now(UTC),
+            "operation": operation,
+            "sobject": sobject,
+            "external_id_field": None,
+            "record_id": record_id,
+            "fields": fields,
+            "engage_contact_id": ecid,
+        }
+        self.c.producer.produce(
+            self.c.topics.commands.name,
+            self.c.serde.encode("SalesforceCommand", command),
+            key.encode(),
+        )
+
+    # -- links reported by the writer -------------------------------------------------
+    def handle_results(self, batch: list[Origin]) -> None:
+        if not self.c.loaded:
+            self.c.load()
+        released: list[tuple[str, str]] = []
+        for origin in batch:
+            try:
+                result = self.c.serde.decode("WriteResult", origin.value)
+            except DecodeError:
+                continue
+            if not (result["success"] and result["engage_contact_id"] and result["salesforce_id"]):
+                continue
+            if result["status_code"] not in LINK_STATUSES:
+                continue
+            with self.c._lock:
+                if self._link(result):
+                    released.append((result["engage_contact_id"], result["salesforce_id"]))
+        self.c.producer.flush()
+        for ecid, sf_id in released:
+            if self.release is not None:
+                self.stats.released += self.release(ecid, sf_id)
+
+    def _link(self, result: dict[str, Any]) -> bool:
+        contact = self.c.store.get(result["engage_contact_id"])
+        if contact is None:
+            return False
+        obj = result["object"] if result["object"] in ("Lead", "Contact") else (
+            "Lead" if result["salesforce_id"].startswith("00Q") else "Contact"
+        )
+        crm = self.c._settings() or CrmSettings(objects={})
+        stamp = str(result["record"].get("LastModifiedDate") or "")
+        modified = _parse_ms(stamp) or _ms(result["written_at"])
+        # Found or created: Engage takes Salesforce's values for the mapped fields.
+        mapped = apply_salesforce(contact, result["record"], crm.mapping(obj), modified)  # type: ignore[arg-type]
+        linked = replace(mapped, salesforce_id=result["salesforce_id"], salesforce_object=obj)
+        self.c._emit(contact, linked)
+        self.stats.links += 1
+        return True
+
+
+def _parse_ms(stamp: str) -> int | None:
+    if not stamp:
+        return None
+    try:
+        return int(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
+    except ValueError:
+        return None

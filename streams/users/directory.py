@@ -1,0 +1,53 @@
+"""Which Salesforce user owns an Engage user's Tasks, following `engage.users` live."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Literal
+
+from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.snapshot import follow
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+from streams.settings.models import CrmSettings
+
+Owner = tuple[Literal["user", "integration", "hold"], str | None]
+
+
+class UserDirectory(threading.Thread):
+    """The latest UserEvent per Engage user, over the settings' static `users` map."""
+
+    def __init__(self, kafka: KafkaSettings, settings: Callable[[], CrmSettings | None]) -> None:
+        super().__init__(name="user-directory", daemon=True)
+        self.kafka, self._settings = kafka, settings
+        self._latest: dict[str, tuple[str, str | None]] = {}
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        serde = Serde(self.kafka.schema_registry_url)
+        for msg in follow(self.kafka, Topics(self.kafka).users.name, self._stop.is_set):
+            try:
+                event = serde.decode("UserEvent", msg.value())
+            except DecodeError:
+                continue
+            self._latest[event["user_id"]] = (event["action"], event["salesforce_user_id"])
+
+    def apply(self, user_id: str, action: str, salesforce_user_id: str | None) -> None:
+        self._latest[user_id] = (action, salesforce_user_id)
+
+    def owner(self, user_id: str) -> Owner:
+        """The Task owner: a mapped user, the integration user, or hold the Task."""
+        crm = self._settings()
+        action, sf_user = self._latest.get(user_id, ("", None))
+        if action in ("DISCONNECTED", "DELETED"):
+            # The guide: deleting a user disconnects every integration of theirs.
+            policy = crm.sync_settings.unmapped_user_tasks if crm else "integration_user"
+            return ("hold", None) if policy == "hold" else ("integration", None)
+        if action == "CONNECTED" and sf_user:
+            return ("user", sf_user)
+        static = (crm.users if crm else {}).get(user_id)
+        return ("user", static) if static else ("integration", None)
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,178 @@
+"""Engage -> Salesforce contacts: match before creating, never duplicate, the two write-backs."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from connectors.kafka.clients import AckingProducer
+from connectors.kafka.serde import Serde
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+from sandbox.admin import SandboxAdmin
+from streams.contacts.normalize import normalize_email
+from streams.settings.document import parse_document
+from streams.settings.topic import publish
+from tests.conftest import Processes, kafka_env, salesforce_env
+from tests.inbound_harness import engage_copy
+from tests.waiting import wait_until
+
+
+def _settings(kafka: KafkaSettings, created: str, extra: str = "") -> None:
+    doc = f"""
+objects:
+  Lead:
+    mapping:
+      - {{engage: last_name, salesforce: LastName}}
+      - {{engage: first_name, salesforce: FirstName, direction: bidirectional_most_recent}}
+      - {{engage: company, salesforce: Company, default: Unknown}}
+      - {{engage: email, salesforce: Email}}
+      - {{engage: status, salesforce: Status, direction: bidirectional_most_recent}}
+      - {{engage: email_opt_out, salesforce: HasOptedOutOfEmail, direction: bidirectional_most_recent}}
+    status_values: {{Working: Working - Contacted}}
+  Contact:
+    mapping:
+      - {{engage: last_name, salesforce: LastName}}
+      - {{engage: first_name, salesforce: FirstName}}
+      - {{engage: email, salesforce: Email}}
+      - {{engage: email_opt_out, salesforce: HasOptedOutOfEmail, direction: bidirectional_most_recent}}
+sync_settings:
+  engage_created_contacts: {created}
+{extra}
+"""
+    publish(kafka, parse_document(doc), "test")
+
+
+def _contact_event(action: str, ecid: str, **contact: Any) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC),
+        "user_id": "u1",
+        "contact": {"engage_contact_id": ecid} | contact,
+        "action": action,
+        "source": "CSV_IMPORT",
+        "status": contact.pop("status", None) if "status" in contact else None,
+    }
+
+
+def _publish(kafka: KafkaSettings, topic: str, schema: str, events: list[dict[str, Any]]) -> None:
+    serde, producer = Serde(), AckingProducer(kafka)
+    for ev in events:
+        key = ev["contact"]["engage_contact_id"] if "contact" in ev else ev["user_id"]
+        producer.produce(topic, serde.encode(schema, ev), key.encode())
+    producer.flush()
+
+
+def _people(admin: SandboxAdmin) -> list[dict[str, Any]]:
+    return [r | {"_type": "Lead"} for r in admin.records("Lead")] + [
+        r | {"_type": "Contact"} for r in admin.records("Contact")
+    ]
+
+
+def _adds(existing: list[dict[str, Any]], rng: random.Random) -> tuple[list[dict], dict[str, str]]:
+    """300 adds of existing people, 100 new people added twice, 500 new people once."""
+    events, expect_link = [], {}
+    for i, rec in enumerate(rng.sample([r for r in existing if r.get("Email")], 300)):
+        ecid = f"ex-{i}"
+        email = f"  {rec['Email'].upper()} " if i % 2 else rec["Email"].lower()
+        events.append(_contact_event("ADDED", ecid, email=email, first_name=rec.get("FirstName"),
+                                     last_name=rec["LastName"]))
+        expect_link[ecid] = rec["Id"]
+    for i in range(100):
+        for twin in ("a", "b"):
+            events.append(_contact_event("ADDED", f"dup-{i}-{twin}", email=f"twin{i}@new.example",
+                                         first_name="Twin", last_name=f"T{i}", company="NewCo"))
+    for i in range(500):
+        events.append(_contact_event("ADDED", f"new-{i}", email=f"person{i}@new.example",
+                                     first_name="New", last_name=f"P{i}", company="NewCo"))
+    rng.shuffle(events)
+    return events, expect_link
+
+
+@pytest.mark.parametrize("created", ["create_lead", "create_contact", "none"])
+def test_added_contacts_are_matched_first_and_never_duplicated(
+    created: str, kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    admin.seed(leads=250, contacts=250, seed=21)
+    before = _people(admin)
+    _settings(kafka_settings, created)
+    events, expect_link = _adds(before, random.Random(4))
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent", events)
+
+    want_linked = 1000 if created != "none" else 300
+
+    def linked() -> int:
+        return sum(1 for c in engage_copy(kafka_settings).values() if c["salesforce_id"])
+
+    wait_until(lambda: linked() >= want_linked, 240, interval=1.0, what=f"{want_linked} links")
+    after = _people(admin)
+    new = [r for r in after if r["Id"] not in {b["Id"] for b in before}]
+    copy = engage_copy(kafka_settings)
+    wanted_type = {"create_lead": "Lead", "create_contact": "Contact"}.get(created)
+    assert len(new) == (600 if wanted_type else 0)
+    assert all(r["_type"] == wanted_type for r in new)
+    per_email = Counter(normalize_email(r.get("Email")) for r in new)
+    assert max(per_email.values(), default=1) == 1  # one record per new person
+    for ecid, sf_id in expect_link.items():
+        assert copy[ecid]["salesforce_id"] == sf_id
+    by_email = {normalize_email(r.get("Email")): r["Id"] for r in new}
+    for ecid, contact in copy.items():
+        if ecid.startswith(("new-", "dup-")):
+            assert contact["salesforce_id"] == by_email.get(normalize_email(contact["email"]))
+    print(f"\n[{created}] 1,000 adds (300 existing, 200 twins, 500 new): Salesforce gained "
+          f"{len(new)} {wanted_type or 'records'}; {linked()} Engage contacts linked; "
+          f"max records per new email {max(per_email.values(), default=0)}")
+
+
+def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    from tests.kafka_helpers import read_topic
+
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    contacts = admin.put_records(
+        "Contact", [{"LastName": f"C{i}", "Email": f"known{i}@corp.example"} for i in range(20)]
+    )["ids"]
+    admin.set_rules(
+        validation_rules=[{"object": "Lead", "name": "Phone_10_Digits", "active": True,
+                           "condition": {"kind": "min_digits", "field": "Phone", "digits": 10},
+                           "message": "Phone must hold at least 10 digits", "error_field": "Phone"}],
+        duplicate_rules=[{"object": "Lead", "name": "Lead_vs_Contact_Email", "action": "block",
+                          "match_objects": ["Lead", "Contact"], "match_field": "Email",
+                          "active": True}],
+    )
+    # Matching only looks at Leads, so the Contacts are found by the org's duplicate rule.
+    _settings(kafka_settings, "create_lead", "  match_order: [Lead]")
+    dupes = [_contact_event("ADDED", f"d{i}", email=f"KNOWN{i}@corp.example", last_name=f"C{i}")
+             for i in range(20)]
+    invalid = [_contact_event("ADDED", f"v{i}", email=f"short{i}@x.example", last_name=f"V{i}",
+                              phone="555-01") for i in range(10)]
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent",
+             dupes + invalid)
+    dead = read_topic(kafka_settings, Topics(kafka_settings).dlq.name, expect=10, timeout=120)
+    assert len(dead) == 10
+    assert all(r.headers["engage.errors.reason"] == b"FIELD_CUSTOM_VALIDATION_EXCEPTION" for r in dead)
+    assert all(b"Phone must hold at least 10 digits" in r.headers["__connect.errors.exception.message"]
+               for r in dead)
+    copy = wait_until(
+        lambda: (c := engage_copy(kafka_settings))
+        and sum(1 for k, v in c.items() if k.startswith("d") and v["salesforce_id"]) == 20 and c,
+        120, what="20 links through the duplicate rule",
+    )
+    assert {copy[f"d{i}"]["salesforce_id"] for i in range(20)} == set(contacts)
+    assert all(copy[f"v{i}"]["salesforce_id"] is None for i in range(10))
+    assert admin.stats()["records"].get("Lead", 0) == 0
+    print(f"\nduplicate rule: 20 of 20 linked to existing Contacts; validation: 10 of 10 reported "
+          f"with the rule's message, {len(dead)} dead letters, 0 Leads created")
