@@ -77,7 +77,9 @@ def _people(admin: SandboxAdmin) -> list[dict[str, Any]]:
 def _adds(existing: list[dict[str, Any]], rng: random.Random) -> tuple[list[dict], dict[str, str]]:
     """300 adds of existing people, 100 new people added twice, 500 new people once."""
     events, expect_link = [], {}
-    for i, rec in enumerate(rng.sample([r for r in existing if r.get("Email")], 300)):
+    counts = Counter(normalize_email(r.get("Email")) for r in existing)
+    unique = [r for r in existing if r.get("Email") and counts[normalize_email(r["Email"])] == 1]
+    for i, rec in enumerate(rng.sample(unique, 300)):
         ecid = f"ex-{i}"
         email = f"  {rec['Email'].upper()} " if i % 2 else rec["Email"].lower()
         events.append(_contact_event("ADDED", ecid, email=email, first_name=rec.get("FirstName"),
