@@ -49,6 +49,7 @@ sync_settings:
 
 
 def _contact_event(action: str, ecid: str, **contact: Any) -> dict[str, Any]:
+    status = contact.pop("status", None)
     return {
         "event_id": str(uuid.uuid4()),
         "occurred_at": datetime.now(UTC),
@@ -56,7 +57,7 @@ def _contact_event(action: str, ecid: str, **contact: Any) -> dict[str, Any]:
         "contact": {"engage_contact_id": ecid} | contact,
         "action": action,
         "source": "CSV_IMPORT",
-        "status": contact.pop("status", None) if "status" in contact else None,
+        "status": status,
     }
 
 
