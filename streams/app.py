@@ -81,15 +81,17 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         app, topics, Serde(kafka.schema_registry_url), producer, worker, context
     )
     actions = ContactActions(contacts, release=activity.release)
-    contact_agents.register(app, worker, contacts, actions)
+    contact_agents.register(app, worker, contacts, actions, context.ready)
 
     @app.task
     async def follow_settings_and_users() -> None:
         # Loaded before agents get their first batch: settings, users, parked activities.
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, follower.start_and_load)
-        users.start()
+        await loop.run_in_executor(None, users.load)
         await loop.run_in_executor(None, context.parked.load)
+        await loop.run_in_executor(None, contacts.load)
+        context.ready.set()
 
     app.engage_context = context  # type: ignore[attr-defined]
     return app

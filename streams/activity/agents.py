@@ -39,6 +39,7 @@ def register(
     async def activities_to_task_commands(stream: faust.StreamT) -> None:
         # take_events acks a batch only when this loop comes back for the next one,
         # i.e. after `handle` saw Kafka acknowledge every command, park and dead letter.
+        await processor.context.ready.wait()
         async for events in stream.take_events(settings.batch_size, within):
             await processor.handle([origin_of(e) for e in events])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ class Context:
     ) -> None:
         self.contacts, self.users, self.parked = contacts, users, parked
         self.settings = settings or (lambda: None)
+        # Set once settings, users and parked activities are loaded; agents wait for it.
+        self.ready = asyncio.Event()
+        if contacts is None and users is None and parked is None:
+            self.ready.set()
 
     def who(self, contact: dict[str, Any]) -> str | None:
         """The contact's Salesforce id, from the event or else from Engage's copy."""

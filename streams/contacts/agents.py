@@ -26,11 +26,13 @@ def register(
     settings: WorkerSettings,
     processor: ContactsProcessor,
     actions: ContactActions,
+    ready: asyncio.Event,
 ) -> None:
     within = settings.batch_within_ms / 1000
     topics = processor.topics
 
     async def run_batches(stream: faust.StreamT, work: object) -> None:
+        await ready.wait()
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(settings.batch_size, within):
             # Matching and SQLite work run off the event loop so heartbeats keep going.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from connectors.kafka.serde import DecodeError, Serde
-from connectors.kafka.snapshot import follow
+from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 from streams.settings.models import CrmSettings
@@ -22,16 +22,24 @@ class UserDirectory(threading.Thread):
         super().__init__(name="user-directory", daemon=True)
         self.kafka, self._settings = kafka, settings
         self._latest: dict[str, tuple[str, str | None]] = {}
+        self._serde = Serde(kafka.schema_registry_url)
         self._stop = threading.Event()
 
+    def load(self) -> None:
+        """Everything published so far, then keep following in the background."""
+        read_to_end(self.kafka, Topics(self.kafka).users.name, self._apply)
+        self.start()
+
     def run(self) -> None:
-        serde = Serde(self.kafka.schema_registry_url)
         for msg in follow(self.kafka, Topics(self.kafka).users.name, self._stop.is_set):
-            try:
-                event = serde.decode("UserEvent", msg.value())
-            except DecodeError:
-                continue
-            self._latest[event["user_id"]] = (event["action"], event["salesforce_user_id"])
+            self._apply(msg)
+
+    def _apply(self, msg: Any) -> None:
+        try:
+            event = self._serde.decode("UserEvent", msg.value())
+        except DecodeError:
+            return
+        self._latest[event["user_id"]] = (event["action"], event["salesforce_user_id"])
 
     def apply(self, user_id: str, action: str, salesforce_user_id: str | None) -> None:
         self._latest[user_id] = (action, salesforce_user_id)

@@ -179,3 +179,51 @@ def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
     assert admin.stats()["records"].get("Lead", 0) == 0
     print(f"\nduplicate rule: 20 of 20 linked to existing Contacts; validation: 10 of 10 reported "
           f"with the rule's message, {len(dead)} dead letters, 0 Leads created")
+
+
+def test_ambiguous_matches_converted_leads_and_account_association(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    from tests.kafka_helpers import read_topic
+
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    older, newer = admin.put_records("Contact", [
+        {"LastName": "Twin", "Email": "same@corp.example",
+         "SystemModstamp": "2024-01-01T00:00:00.000+0000"},
+        {"LastName": "Twin", "Email": "same@corp.example",
+         "SystemModstamp": "2024-06-01T00:00:00.000+0000"},
+    ])["ids"]
+    (converted,) = admin.put_records(
+        "Lead", [{"LastName": "Conv", "Company": "X", "Email": "conv@corp.example"}]
+    )["ids"]
+    admin.put_records("Lead", convert=[{"lead_id": converted}])
+    converted_contact = next(
+        r["ConvertedContactId"] for r in admin.records("Lead") if r["Id"] == converted
+    )
+    (acme,) = admin.put_records("Account", [{"Name": "Acme Corp", "Website": "https://acme.example"}])["ids"]
+    # Leads first: the converted Lead would win if it were not skipped.
+    _settings(kafka_settings, "create_contact", "  match_order: [Lead, Contact]")
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent", [
+        _contact_event("ADDED", "amb", email="same@corp.example", last_name="Twin"),
+        _contact_event("ADDED", "conv", email="conv@corp.example", last_name="Conv"),
+        _contact_event("ADDED", "byname", email="new1@other.example", last_name="N1", company="Acme Corp"),
+        _contact_event("ADDED", "bydomain", email="new2@acme.example", last_name="N2", company="Unknown Co"),
+    ])
+    copy = wait_until(
+        lambda: (c := engage_copy(kafka_settings))
+        and all(c.get(k, {}).get("salesforce_id") for k in ("amb", "conv", "byname", "bydomain")) and c,
+        120, what="4 links",
+    )
+    assert copy["amb"]["salesforce_id"] == newer  # the most recently modified wins
+    assert copy["conv"]["salesforce_id"] == converted_contact  # never the converted Lead
+    serde = Serde()
+    results = [serde.decode("WriteResult", r.value)
+               for r in read_topic(kafka_settings, Topics(kafka_settings).results.name, idle=1.5)]
+    ambiguous = [r for r in results if r["status_code"] == "ambiguous-match"]
+    assert [sorted(r["candidates"]) for r in ambiguous] == [sorted([older, newer])]
+    accounts = {r["Id"]: r.get("AccountId") for r in admin.records("Contact")}
+    assert accounts[copy["byname"]["salesforce_id"]] == acme
+    assert accounts[copy["bydomain"]["salesforce_id"]] == acme

@@ -1,0 +1,135 @@
+"""Parked activities are written once when their contact links; owners follow user connections."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+from sandbox.admin import SandboxAdmin
+from streams.contacts.normalize import normalize_email
+from tests.conftest import Processes, kafka_env, salesforce_env
+from tests.factories import call_event, contact_ref
+from tests.integration.test_contact_linking import _contact_event, _publish, _settings
+from tests.waiting import wait_until
+
+
+def _tasks(admin: SandboxAdmin) -> list[dict[str, Any]]:
+    return admin.records("Task")
+
+
+def test_parked_activities_are_written_exactly_once_after_their_contact_links(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    _settings(kafka_settings, "create_lead")
+    topics = Topics(kafka_settings)
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    calls = [call_event(contact=contact_ref(engage_contact_id=f"p{i % 30}", salesforce_id=None,
+                                            email=f"parked{i % 30}@new.example"))
+             for i in range(90)]
+    _publish(kafka_settings, topics.calls.name, "CallLogged", calls)
+    from tests.kafka_helpers import read_topic
+
+    parked = read_topic(kafka_settings, topics.parked.name, expect=90, timeout=120)
+    assert len(parked) == 90 and _tasks(admin) == []
+    adds = [_contact_event("ADDED", f"p{i}", email=f"parked{i}@new.example", last_name=f"P{i}")
+            for i in range(30)]
+    _publish(kafka_settings, topics.contact_actions.name, "ContactEvent", adds)
+    wait_until(lambda: len(_tasks(admin)) >= 90, 120, interval=1.0, what="90 released Tasks")
+    tasks = _tasks(admin)
+    per_event = Counter(t["Engage_Activity_Id__c"] for t in tasks)
+    assert set(per_event) == {c["event_id"] for c in calls} and max(per_event.values()) == 1
+    leads = {normalize_email(r["Email"]): r["Id"] for r in admin.records("Lead")}
+    for call, task in zip(sorted(calls, key=lambda c: c["event_id"]),
+                          sorted(tasks, key=lambda t: t["Engage_Activity_Id__c"]), strict=True):
+        assert task["WhoId"] == leads[normalize_email(call["contact"]["email"])]
+    print(f"\nparked: 90 activities for 30 unlinked contacts -> 30 Leads created, "
+          f"{len(tasks)} Tasks written, max per event {max(per_event.values())}")
+
+
+def test_writer_killed_during_creates_leaves_no_duplicate_lead(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    _settings(kafka_settings, "create_lead")
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org) | {"WRITER_BATCH_SIZE": "20"}
+    processes.start("worker", env)
+    writer = processes.start("writer", env, name="writer-1")
+    adds = [_contact_event("ADDED", f"k{i}", email=f"kill{i}@new.example", last_name=f"K{i}")
+            for i in range(300)]
+    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent", adds)
+    wait_until(lambda: admin.stats()["records"].get("Lead", 0) >= 60, 120, what="60 Leads")
+    processes.kill9(writer)
+    at_kill = admin.stats()["records"].get("Lead", 0)
+    processes.start("writer", env, name="writer-2")
+    wait_until(lambda: admin.stats()["records"].get("Lead", 0) >= 300, 180, what="300 Leads")
+    emails = Counter(normalize_email(r["Email"]) for r in admin.records("Lead"))
+    assert len(emails) == 300 and max(emails.values()) == 1
+    print(f"\nwriter killed after {at_kill} of 300 Lead creates; after restart 300 Leads, "
+          f"0 duplicates")
+
+
+def test_disconnected_users_tasks_go_to_the_integration_user_or_are_held(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    (who,) = admin.put_records("Contact", [{"LastName": "Owner", "Email": "o@x.example"}])["ids"]
+    owner, static_owner = admin.put_records("User", [
+        {"LastName": "Rep", "Username": "rep@x.example", "Email": "rep@x.example", "Alias": "rep"},
+        {"LastName": "Static", "Username": "st@x.example", "Email": "st@x.example", "Alias": "st"},
+    ])["ids"]
+    _settings(kafka_settings, "none", f"  unmapped_user_tasks: hold\nusers: {{u7: {static_owner}}}")
+    topics = Topics(kafka_settings)
+    now = datetime.now(UTC)
+    users = [
+        {"event_id": "ue1", "occurred_at": now, "user_id": "u1", "action": "CONNECTED",
+         "salesforce_user_id": owner},
+        {"event_id": "ue2", "occurred_at": now, "user_id": "u2", "action": "CONNECTED",
+         "salesforce_user_id": owner},
+        {"event_id": "ue3", "occurred_at": now, "user_id": "u2", "action": "DELETED",
+         "salesforce_user_id": None},
+    ]
+    _publish(kafka_settings, topics.users.name, "UserEvent", users)
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    ref = contact_ref(engage_contact_id="o1", salesforce_id=who)
+    mapped = call_event(user_id="u1", contact=ref)
+    static = call_event(user_id="u7", contact=ref)
+    deleted = call_event(user_id="u2", contact=ref)
+    _publish(kafka_settings, topics.calls.name, "CallLogged", [mapped, static, deleted])
+    wait_until(lambda: len(_tasks(admin)) >= 2, 120, what="2 Tasks")
+    from tests.kafka_helpers import read_topic
+    from connectors.kafka.serde import Serde
+
+    held = [Serde().decode("ParkedActivity", r.value)
+            for r in read_topic(kafka_settings, topics.parked.name, expect=1)]
+    by_event = {t["Engage_Activity_Id__c"]: t for t in _tasks(admin)}
+    assert by_event[mapped["event_id"]]["OwnerId"] == owner
+    assert by_event[static["event_id"]]["OwnerId"] == static_owner
+    assert deleted["event_id"] not in by_event
+    assert [(h["event_id"], h["reason"]) for h in held] == [(deleted["event_id"], "user-not-connected")]
+
+
+def test_activity_history_switched_off_for_contacts_skips_their_tasks(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    (lead,) = admin.put_records("Lead", [{"LastName": "L", "Company": "A"}])["ids"]
+    (contact,) = admin.put_records("Contact", [{"LastName": "C"}])["ids"]
+    _settings(kafka_settings, "none", "  write_activity_history: {Lead: true, Contact: false}")
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    to_lead = [call_event(contact=contact_ref(engage_contact_id="a", salesforce_id=lead)) for _ in range(5)]
+    to_contact = [call_event(contact=contact_ref(engage_contact_id="b", salesforce_id=contact))
+                  for _ in range(5)]
+    _publish(kafka_settings, Topics(kafka_settings).calls.name, "CallLogged", to_contact + to_lead)
+    wait_until(lambda: len(_tasks(admin)) >= 5, 120, what="the Lead's 5 Tasks")
+    assert {t["WhoId"] for t in _tasks(admin)} == {lead}
+    assert len(_tasks(admin)) == 5
