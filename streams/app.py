@@ -80,7 +80,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     activity = register_activity(
         app, topics, Serde(kafka.schema_registry_url), producer, worker, context
     )
-    actions = ContactActions(contacts, release=activity.release)
+    actions = ContactActions(contacts, release=activity.release, link_lock=context.link_lock)
     contact_agents.register(app, worker, contacts, actions, context.ready)
 
     @app.task

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +48,9 @@ class Context:
     ) -> None:
         self.contacts, self.users, self.parked = contacts, users, parked
         self.settings = settings or (lambda: None)
+        # "Look up, then park" and "link, then release" never interleave: otherwise an
+        # activity could be parked just after its contact's parked activities were released.
+        self.link_lock = threading.RLock()
         # Set once settings, users and parked activities are loaded; agents wait for it.
         self.ready = asyncio.Event()
         if contacts is None and users is None and parked is None:
@@ -100,12 +104,13 @@ class ActivityProcessor:
 
     def route(self, event: dict[str, Any], schema: str, source_topic: str) -> bool:
         """Write, park or skip one valid activity; True when a Task command was emitted."""
-        who = self.context.who(event["contact"])
-        if who and not event["contact"].get("salesforce_id"):
+        with self.context.link_lock:
+            who = self.context.who(event["contact"])
+            if who is None:
+                self._park(event, schema, source_topic, NOT_LINKED)
+                return False
+        if not event["contact"].get("salesforce_id"):
             event = event | {"contact": event["contact"] | {"salesforce_id": who}}
-        if who is None:
-            self._park(event, schema, source_topic, NOT_LINKED)
-            return False
         crm = self.context.settings()
         obj = "Lead" if who.startswith("00Q") else "Contact"
         if crm is not None and not crm.sync_settings.writes_activity_for(obj):
@@ -202,7 +207,8 @@ class ActivityProcessor:
             "activity": (f"engage.events.{schema}", event),
         }
         if self.context.parked is not None:
-            self.context.parked.add(parked)
+            # Indexed as it reads back from the topic: the activity as a plain record.
+            self.context.parked.add(parked | {"activity": event})
         self.producer.produce(
             self.topics.parked.name,
             self.serde.encode("ParkedActivity", parked),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -52,9 +53,12 @@ class ContactActions:
         release: called with (engage_contact_id, salesforce_id) when a contact is linked.
     """
 
-    def __init__(self, contacts: ContactsProcessor, release: Any = None) -> None:
+    def __init__(
+        self, contacts: ContactsProcessor, release: Any = None, link_lock: Any = None
+    ) -> None:
         self.c = contacts
         self.release = release
+        self.link_lock = link_lock or threading.RLock()
         self.stats = ActionStats()
 
     def handle(self, batch: list[Origin]) -> None:
@@ -176,7 +180,6 @@ class ContactActions:
     def handle_results(self, batch: list[Origin]) -> None:
         if not self.c.loaded:
             self.c.load()
-        released: list[tuple[str, str]] = []
         for origin in batch:
             try:
                 result = self.c.serde.decode("WriteResult", origin.value)
@@ -186,13 +189,14 @@ class ContactActions:
                 continue
             if result["status_code"] not in LINK_STATUSES:
                 continue
-            with self.c._lock:
-                if self._link(result):
-                    released.append((result["engage_contact_id"], result["salesforce_id"]))
+            with self.link_lock:
+                with self.c._lock:
+                    linked = self._link(result)
+                self.c.producer.flush()  # the link is in Engage's copy before releasing
+                if linked and self.release is not None:
+                    ecid, sf_id = result["engage_contact_id"], result["salesforce_id"]
+                    self.stats.released += self.release(ecid, sf_id)
         self.c.producer.flush()
-        for ecid, sf_id in released:
-            if self.release is not None:
-                self.stats.released += self.release(ecid, sf_id)
 
     def _link(self, result: dict[str, Any]) -> bool:
         contact = self.c.store.get(result["engage_contact_id"])

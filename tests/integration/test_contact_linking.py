@@ -15,7 +15,7 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from streams.contacts.normalize import normalize_email
+from streams.contacts.normalize import name_phone_key, normalize_email, normalize_phone
 from streams.settings.document import parse_document
 from streams.settings.topic import publish
 from tests.conftest import Processes, kafka_env, salesforce_env
@@ -79,12 +79,28 @@ def _adds(existing: list[dict[str, Any]], rng: random.Random) -> tuple[list[dict
     """300 adds of existing people, 100 new people added twice, 500 new people once."""
     events, expect_link = [], {}
     counts = Counter(normalize_email(r.get("Email")) for r in existing)
-    unique = [r for r in existing if r.get("Email") and counts[normalize_email(r["Email"])] == 1]
-    for i, rec in enumerate(rng.sample(unique, 300)):
+    keys = Counter(name_phone_key(r.get("FirstName"), r["LastName"], r.get("Phone")) for r in existing)
+    by_email = [r for r in existing if r.get("Email") and counts[normalize_email(r["Email"])] == 1]
+    by_phone = [
+        r for r in by_email
+        if normalize_phone(r.get("Phone"))
+        and keys[name_phone_key(r.get("FirstName"), r["LastName"], r.get("Phone"))] == 1
+    ]
+    phone_picks = rng.sample(by_phone, min(50, len(by_phone)))
+    rest = [r for r in by_email if r not in phone_picks]
+    picks = phone_picks + rng.sample(rest, 300 - len(phone_picks))
+    for i, rec in enumerate(picks):
         ecid = f"ex-{i}"
-        email = f"  {rec['Email'].upper()} " if i % 2 else rec["Email"].lower()
-        events.append(_contact_event("ADDED", ecid, email=email, first_name=rec.get("FirstName"),
-                                     last_name=rec["LastName"]))
+        if rec in phone_picks:
+            # No email: found by name + phone, written in another format than Salesforce's.
+            events.append(_contact_event(
+                "ADDED", ecid, first_name=f" {(rec.get('FirstName') or '').upper()}",
+                last_name=rec["LastName"].lower(), phone=normalize_phone(rec["Phone"]),
+            ))
+        else:
+            email = f"  {rec['Email'].upper()} " if i % 2 else rec["Email"].lower()
+            events.append(_contact_event("ADDED", ecid, email=email,
+                                         first_name=rec.get("FirstName"), last_name=rec["LastName"]))
         expect_link[ecid] = rec["Id"]
     for i in range(100):
         for twin in ("a", "b"):
@@ -131,7 +147,11 @@ def test_added_contacts_are_matched_first_and_never_duplicated(
     for ecid, contact in copy.items():
         if ecid.startswith(("new-", "dup-")):
             assert contact["salesforce_id"] == by_email.get(normalize_email(contact["email"]))
-    print(f"\n[{created}] 1,000 adds (300 existing, 200 twins, 500 new): Salesforce gained "
+    by_phone = sum(1 for e in events if e["contact"]["engage_contact_id"].startswith("ex-")
+                   and not e["contact"].get("email"))
+    print(f"\n[{created}] 1,000 adds (300 existing: {300 - by_phone} by email, {by_phone} by "
+          f"name+phone; 200 "
+          f"twins; 500 new): Salesforce gained "
           f"{len(new)} {wanted_type or 'records'}; {linked()} Engage contacts linked; "
           f"max records per new email {max(per_email.values(), default=0)}")
 
