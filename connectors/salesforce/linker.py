@@ -78,8 +78,17 @@ class Linker:
                 )
                 if key:
                     by_np.setdefault(key, []).append(cand)
+        known = self._read_many([c for c in commands if c.get("record_id")], crm)
         outcomes = []
         for command in commands:
+            if command.get("record_id"):
+                values = dict(known.get(command["record_id"]) or {})
+                obj = values.pop("__type", None)
+                outcomes.append(
+                    Outcome(True, "LINKED", values["Id"], obj, values)
+                    if values else Outcome(True, "NO_MATCH")  # deleted or not visible
+                )
+                continue
             f = command["fields"]
             email = normalize_email(f.get("Email"))
             np_key = name_phone_key(f.get("FirstName"), f.get("LastName"), f.get("Phone"), region)
@@ -163,6 +172,18 @@ class Linker:
         new_id = str(answer["id"])
         values = {"Id": new_id, **body}
         return Outcome(True, "CREATED", new_id, sobject, values)
+
+    def _read_many(
+        self, commands: list[dict[str, Any]], crm: CrmSettings
+    ) -> dict[str, dict[str, Any]]:
+        """Known records by id, one query per object for the whole batch."""
+        out: dict[str, dict[str, Any]] = {}
+        for obj in ("Lead", "Contact"):
+            ids = sorted({c["record_id"] for c in commands if c["sobject"] == obj})
+            fields = self._fields(crm, obj)
+            for cand in self._query(obj, fields, "Id", ids):
+                out[cand.id] = cand.values | {"__type": obj}
+        return out
 
     def _read(self, sobject: str, record_id: str, crm: CrmSettings) -> dict[str, Any]:
         obj = "Lead" if record_id.startswith("00Q") else "Contact" if record_id.startswith("003") else sobject

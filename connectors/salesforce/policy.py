@@ -76,6 +76,8 @@ ALLOWED: tuple[Allowed, ...] = (
         Allowed("MATCH", o, f, any_of=MATCH_KEYS, needs_contact=True)
         for o, (f, _) in PEOPLE.items()
     ),
+    # Reading a known record into Engage's copy (after an email, call or Salesflow add).
+    *(Allowed("MATCH", o, frozenset(), by_id=True, needs_contact=True) for o in PEOPLE),
     *(
         Allowed("MATCH_OR_CREATE", o, f, required=r, needs_contact=True)
         for o, (f, r) in PEOPLE.items()

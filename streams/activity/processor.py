@@ -80,6 +80,7 @@ class ActivityProcessor:
     ) -> None:
         self.topics, self.serde, self.producer = topics, serde, producer
         self.context = context or Context()
+        self._copies_requested: set[str] = set()
         self.dead_letters = DeadLetters(producer, topics.dlq.name)
         self.stats = ActivityStats()
         self._inputs = topics.activity_inputs
@@ -111,6 +112,8 @@ class ActivityProcessor:
                 return False
         if not event["contact"].get("salesforce_id"):
             event = event | {"contact": event["contact"] | {"salesforce_id": who}}
+        else:
+            self._copy_if_unknown(event["contact"], who)
         crm = self.context.settings()
         obj = "Lead" if who.startswith("00Q") else "Contact"
         if crm is not None and not crm.sync_settings.writes_activity_for(obj):
@@ -128,6 +131,32 @@ class ActivityProcessor:
         if schema == "EmailEvent" and event["event_type"] == "UNSUBSCRIBED":
             self._opt_out(event, who, obj, crm)
         return True
+
+    def _copy_if_unknown(self, contact: dict[str, Any], who: str) -> None:
+        """Emailing or calling a Salesforce contact makes Engage keep a copy of it."""
+        contacts, ecid = self.context.contacts, contact["engage_contact_id"]
+        if contacts is None or ecid in self._copies_requested:
+            return
+        with contacts._lock:
+            known = contacts.store.get(ecid) or contacts.store.by_salesforce_id(who)
+        self._copies_requested.add(ecid)
+        if known is not None:
+            return
+        command = {
+            "command_id": f"copy-{ecid}-{who}",
+            "issued_at": datetime.now(UTC),
+            "operation": "MATCH",
+            "sobject": "Lead" if who.startswith("00Q") else "Contact",
+            "external_id_field": None,
+            "record_id": who,
+            "fields": {},
+            "engage_contact_id": ecid,
+        }
+        self.producer.produce(
+            self.topics.commands.name,
+            self.serde.encode("SalesforceCommand", command),
+            who.encode(),
+        )
 
     def _opt_out(self, event: dict[str, Any], who: str, obj: str, crm: Any) -> None:
         from streams.contacts.actions import OPT_OUT, writes_back

@@ -199,9 +199,9 @@ class ContactActions:
         self.c.producer.flush()
 
     def _link(self, result: dict[str, Any]) -> bool:
-        contact = self.c.store.get(result["engage_contact_id"])
-        if contact is None:
-            return False
+        ecid = result["engage_contact_id"]
+        # A contact Engage has not copied yet (e.g. emailed straight from Salesforce) is copied now.
+        contact = self.c.store.get(ecid) or EngageContact(engage_contact_id=ecid)
         obj = result["object"] if result["object"] in ("Lead", "Contact") else (
             "Lead" if result["salesforce_id"].startswith("00Q") else "Contact"
         )

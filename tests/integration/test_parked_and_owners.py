@@ -133,3 +133,27 @@ def test_activity_history_switched_off_for_contacts_skips_their_tasks(
     wait_until(lambda: len(_tasks(admin)) >= 5, 120, what="the Lead's 5 Tasks")
     assert {t["WhoId"] for t in _tasks(admin)} == {lead}
     assert len(_tasks(admin)) == 5
+
+
+def test_emailing_a_salesforce_contact_copies_it_into_engage(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    from tests.factories import email_event
+    from tests.inbound_harness import engage_copy
+
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    (who,) = admin.put_records(
+        "Contact", [{"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@navy.example"}]
+    )["ids"]
+    _settings(kafka_settings, "none")
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    sent = [email_event(event_type="SENT", contact=contact_ref(engage_contact_id="g1", salesforce_id=who,
+                                                                first_name=None, last_name=None))
+            for _ in range(3)]
+    _publish(kafka_settings, Topics(kafka_settings).emails.name, "EmailEvent", sent)
+    copy = wait_until(lambda: engage_copy(kafka_settings).get("g1"), 120, what="the copy")
+    assert copy["salesforce_id"] == who and copy["salesforce_object"] == "Contact"
+    assert (copy["first_name"], copy["last_name"]) == ("Grace", "Hopper")
+    wait_until(lambda: len(_tasks(admin)) == 3, 60, what="3 Tasks")
