@@ -21,8 +21,6 @@ from connectors.kafka.topics import Topics
 from connectors.salesforce import policy
 from connectors.salesforce.client import COLLECTION_LIMIT, SalesforceClient
 from connectors.salesforce.contract import TaskContract
-from connectors.salesforce.linker import Linker
-from connectors.salesforce.writebacks import WriteBacks
 from connectors.salesforce.errors import (
     ErrorKind,
     Problem,
@@ -30,6 +28,8 @@ from connectors.salesforce.errors import (
     ThrottledError,
     classify_record_error,
 )
+from connectors.salesforce.linker import Linker
+from connectors.salesforce.writebacks import WriteBacks
 from engage_sync.settings import KafkaSettings, WriterSettings
 
 log = logging.getLogger(__name__)

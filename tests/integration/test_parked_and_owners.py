@@ -104,8 +104,8 @@ def test_disconnected_users_tasks_go_to_the_integration_user_or_are_held(
     deleted = call_event(user_id="u2", contact=ref)
     _publish(kafka_settings, topics.calls.name, "CallLogged", [mapped, static, deleted])
     wait_until(lambda: len(_tasks(admin)) >= 2, 120, what="2 Tasks")
-    from tests.kafka_helpers import read_topic
     from connectors.kafka.serde import Serde
+    from tests.kafka_helpers import read_topic
 
     held = [Serde().decode("ParkedActivity", r.value)
             for r in read_topic(kafka_settings, topics.parked.name, expect=1)]

@@ -148,3 +148,25 @@ def test_every_bad_line_is_reported_not_only_the_first(serde: Serde) -> None:
 
     assert [e.line for e in errors] == [1, 3, 4]
     assert len(encoded) == 1
+
+
+def test_contact_and_user_events_are_accepted_and_keyed_by_contact_and_user() -> None:
+    import json
+
+    from connectors.kafka.serde import Serde
+    from engage_sync.produce import encode_lines
+
+    contact = json.dumps({
+        "event_id": "c1", "occurred_at": "2024-05-01T12:00:00Z", "user_id": "u1",
+        "contact": {"engage_contact_id": "ec-9", "email": "a@b.example"}, "action": "ADDED",
+    })
+    user = json.dumps({
+        "event_id": "u1", "occurred_at": "2024-05-01T12:00:00Z", "user_id": "u3",
+        "action": "CONNECTED", "salesforce_user_id": "005000000000001AAA",
+    })
+    serde = Serde()
+    contacts, errors = encode_lines(serde, "ContactEvent", "engage_contact_id", [contact])
+    users, user_errors = encode_lines(serde, "UserEvent", "user_id", [user])
+    assert (errors, user_errors) == ([], [])
+    assert contacts[0][0] == b"ec-9" and users[0][0] == b"u3"
+    assert serde.decode("ContactEvent", contacts[0][1])["action"] == "ADDED"
