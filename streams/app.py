@@ -80,12 +80,14 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     activity = register_activity(
         app, topics, Serde(kafka.schema_registry_url), producer, worker, context
     )
-    actions = ContactActions(contacts, release=activity.release, link_lock=context.link_lock)
+    actions = ContactActions(
+        contacts, release=activity.release, link_lock=context.link_lock
+    )
     contact_agents.register(app, worker, contacts, actions, context.ready)
 
     @app.task
     async def follow_settings_and_users() -> None:
-        # Loaded before agents get their first batch: settings, users, parked activities.
+        # Loaded before agents' first batch: settings, users, parked activities.
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, follower.start_and_load)
         await loop.run_in_executor(None, users.load)

@@ -130,16 +130,24 @@ class SalesforceClient:
             )
         return answer
 
-    def update_collection(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def update_collection(
+        self, records: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Update up to 200 records by id (each carries `attributes.type` and `id`)."""
         if len(records) > COLLECTION_LIMIT:
             raise ValueError(f"at most {COLLECTION_LIMIT} records per collection call")
         answer = self.request(
-            "PATCH", "composite/sobjects", json={"allOrNone": False, "records": list(records)}
+            "PATCH",
+            "composite/sobjects",
+            json={"allOrNone": False, "records": list(records)},
         )
         if not isinstance(answer, list) or len(answer) != len(records):
             raise to_exception(
-                Problem(ErrorKind.RETRIABLE, "BAD_ANSWER", f"unexpected answer {answer!r:.200}")
+                Problem(
+                    ErrorKind.RETRIABLE,
+                    "BAD_ANSWER",
+                    f"unexpected answer {answer!r:.200}",
+                )
             )
         return answer
 

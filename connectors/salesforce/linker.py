@@ -1,4 +1,4 @@
-"""Links Engage contacts to Salesforce: match by email, then name + phone; create only when none matches."""
+"""Links Engage contacts to Salesforce: match email, then name + phone, else create."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from streams.settings.models import CrmSettings
 log = logging.getLogger(__name__)
 
 MATCH_FIELDS = ("Id", "Email", "FirstName", "LastName", "Phone", "LastModifiedDate")
-# Creation asks Salesforce to apply duplicate rules strictly: a match is linked, not duplicated.
+# Creation applies duplicate rules strictly: a match is linked, not duplicated.
 NO_DUPLICATES = {"Sforce-Duplicate-Rule-Header": "allowSave=false"}
 
 
@@ -27,7 +27,7 @@ class Outcome:
     """What linking one command ended in."""
 
     success: bool
-    status: str  # LINKED, CREATED, LINKED_BY_DUPLICATE_RULE, ambiguous-match, NO_MATCH, or an error code
+    status: str  # LINKED/CREATED/LINKED_BY_DUPLICATE_RULE/ambiguous-match/NO_MATCH/err
     salesforce_id: str | None = None
     sobject: str | None = None
     record: dict[str, Any] | None = None
@@ -67,10 +67,14 @@ class Linker:
         by_email: dict[str, list[Candidate]] = {}
         by_np: dict[str, list[Candidate]] = {}
         emails = {normalize_email(c["fields"].get("Email")) for c in commands} - {None}
-        last_names = {(c["fields"].get("LastName") or "").strip() for c in commands} - {""}
+        last_names = {
+            (c["fields"].get("LastName") or "").strip() for c in commands
+        } - {""}
         for obj in order:
             for cand in self._query(obj, wanted[obj], "Email", sorted(emails)):  # type: ignore[arg-type]
-                by_email.setdefault(normalize_email(cand.values.get("Email")) or "", []).append(cand)
+                by_email.setdefault(
+                    normalize_email(cand.values.get("Email")) or "", []
+                ).append(cand)
             for cand in self._query(obj, wanted[obj], "LastName", sorted(last_names)):
                 key = name_phone_key(
                     cand.values.get("FirstName"), cand.values.get("LastName"),
@@ -91,7 +95,9 @@ class Linker:
                 continue
             f = command["fields"]
             email = normalize_email(f.get("Email"))
-            np_key = name_phone_key(f.get("FirstName"), f.get("LastName"), f.get("Phone"), region)
+            np_key = name_phone_key(
+                f.get("FirstName"), f.get("LastName"), f.get("Phone"), region
+            )
             found = (by_email.get(email) if email else None) or (
                 by_np.get(np_key) if np_key else None
             )
@@ -104,8 +110,10 @@ class Linker:
             outcome = self._create(command, crm)
             outcomes.append(outcome)
             if outcome.success and outcome.salesforce_id:
-                cand = Candidate(outcome.sobject or command["sobject"], dict(outcome.record or {}))
-                # Later adds of the same person in this batch link to what was just made.
+                cand = Candidate(
+                    outcome.sobject or command["sobject"], dict(outcome.record or {})
+                )
+                # Later adds of this person in the batch link to what was just made.
                 if email:
                     by_email.setdefault(email, []).insert(0, cand)
                 if np_key:
@@ -128,7 +136,9 @@ class Linker:
             if obj == "Lead":
                 where += " AND IsConverted = false"  # converted Leads are never linked
             query = soql.select(obj, fields, where=where)
-            out += [Candidate(obj, flatten(r, fields)) for r in self.client.query_all(query)]
+            out += [
+                Candidate(obj, flatten(r, fields)) for r in self.client.query_all(query)
+            ]
         return out
 
     @staticmethod
@@ -137,17 +147,29 @@ class Linker:
         rank = {obj: i for i, obj in enumerate(order)}
         unique = list({c.id: c for c in found}.values())
         newest_first = sorted(
-            unique, key=lambda c: str(c.values.get("LastModifiedDate") or ""), reverse=True
+            unique,
+            key=lambda c: str(c.values.get("LastModifiedDate") or ""),
+            reverse=True,
         )
-        best = min(newest_first, key=lambda c: rank.get(c.sobject, 99))  # stable: newest wins
+        best = min(
+            newest_first, key=lambda c: rank.get(c.sobject, 99)  # stable: newest wins
+        )
         ids = tuple(sorted(c.id for c in unique))
         status = "ambiguous-match" if len(ids) > 1 else "LINKED"
-        return Outcome(True, status, best.id, best.sobject, best.values, ids if len(ids) > 1 else ())
+        return Outcome(
+            True,
+            status,
+            best.id,
+            best.sobject,
+            best.values,
+            ids if len(ids) > 1 else (),
+        )
 
     def _create(self, command: dict[str, Any], crm: CrmSettings) -> Outcome:
         sobject = command["sobject"]
         body = {k: v for k, v in command["fields"].items() if v not in (None, "")}
-        company = body.pop("Account.Name", None)  # a Contact's company is its Account's name
+        # A Contact's company is its Account's name.
+        company = body.pop("Account.Name", None)
         if sobject == "Contact" and crm.sync_settings.auto_associate_accounts:
             account = self._account_for(company, body.get("Email"), crm)
             if account:
@@ -163,8 +185,12 @@ class Linker:
                 if matched:
                     values = self._read(sobject, matched[0], crm)
                     return Outcome(
-                        True, "LINKED_BY_DUPLICATE_RULE", matched[0], values.pop("__type", sobject),
-                        values, tuple(matched) if len(matched) > 1 else (),
+                        True,
+                        "LINKED_BY_DUPLICATE_RULE",
+                        matched[0],
+                        values.pop("__type", sobject),
+                        values,
+                        tuple(matched) if len(matched) > 1 else (),
                     )
             return Outcome(
                 False, problem.code, message=problem.message, fields=problem.fields
@@ -186,10 +212,22 @@ class Linker:
         return out
 
     def _read(self, sobject: str, record_id: str, crm: CrmSettings) -> dict[str, Any]:
-        obj = "Lead" if record_id.startswith("00Q") else "Contact" if record_id.startswith("003") else sobject
+        obj = (
+            "Lead"
+            if record_id.startswith("00Q")
+            else "Contact"
+            if record_id.startswith("003")
+            else sobject
+        )
         fields = self._fields(crm, obj)
-        rows = list(self.client.query_all(soql.select(obj, fields, where=f"Id = {soql.quote(record_id)}")))
-        return (flatten(rows[0], fields) if rows else {"Id": record_id}) | {"__type": obj}
+        rows = list(
+            self.client.query_all(
+                soql.select(obj, fields, where=f"Id = {soql.quote(record_id)}")
+            )
+        )
+        return (flatten(rows[0], fields) if rows else {"Id": record_id}) | {
+            "__type": obj
+        }
 
     def _account_for(
         self, company: str | None, email: str | None, crm: CrmSettings
@@ -204,11 +242,17 @@ class Linker:
         if domain:
             tries.append(f"Website LIKE {soql.quote('%' + domain)}")
         for where in tries:
-            rows = list(self.client.query_all(soql.select("Account", ["Id"], where=where, limit=1)))
+            rows = list(
+                self.client.query_all(
+                    soql.select("Account", ["Id"], where=where, limit=1)
+                )
+            )
             if rows:
                 return str(rows[0]["Id"])
         if company and crm.sync_settings.engage_created_accounts == "create":
-            answer = self.client.request("POST", "sobjects/Account/", json={"Name": company})
+            answer = self.client.request(
+                "POST", "sobjects/Account/", json={"Name": company}
+            )
             return str(answer["id"])
         return None
 

@@ -28,7 +28,7 @@ TASK_FIELDS = frozenset(
 # What Engage may fill in when it creates (or matches) a person or an account.
 PERSON_FIELDS = frozenset({"LastName", "FirstName", "Salutation", "Email", "Phone"})
 LEAD_FIELDS = PERSON_FIELDS | {"Company", "Title", "Status"}
-# "Account.Name" is the company a new Contact's Account is found (or made) by, never a field.
+# "Account.Name": company a new Contact's Account is found (or made) by; not a field.
 CONTACT_FIELDS = PERSON_FIELDS | {"Title", "AccountId", "Account.Name"}
 ACCOUNT_FIELDS = frozenset({"Name", "Website"})
 OPT_OUT = "HasOptedOutOfEmail"

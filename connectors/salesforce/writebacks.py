@@ -1,4 +1,4 @@
-"""The two write-backs Engage makes: Lead Status and Email Opt Out (HasOptedOutOfEmail)."""
+"""Engage's two write-backs: Lead Status and Email Opt Out (HasOptedOutOfEmail)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ DeadLetter = Callable[[Any, str, str], None]
 
 
 class WriteBacks:
-    """Applies UPDATE commands (already allowed by the write policy) in collections of 200."""
+    """Applies UPDATE commands (already allowed by write policy) in batches of 200."""
 
     def __init__(
         self, client: SalesforceClient, result_for: ResultFor, dead_letter: DeadLetter
@@ -29,7 +29,9 @@ class WriteBacks:
             fields = self.client.describe("Lead")["fields"]
             status = next(f for f in fields if f["name"] == "Status")
             self._statuses = frozenset(
-                v["value"] for v in status.get("picklistValues", []) if v.get("active", True)
+                v["value"]
+                for v in status.get("picklistValues", [])
+                if v.get("active", True)
             )
         return self._statuses
 
@@ -40,7 +42,8 @@ class WriteBacks:
             if status is not None and status not in self.statuses():
                 message = (
                     f"Lead Status '{status}' is not an active picklist value "
-                    f"(valid: {', '.join(sorted(self.statuses()))}); check status_values"
+                    f"(valid: {', '.join(sorted(self.statuses()))}); "
+                    "check status_values"
                 )
                 self._fail(item, "invalid-status", message)
             else:
@@ -75,7 +78,9 @@ class WriteBacks:
         )))
         contact = rows[0].get("ConvertedContactId") if rows else None
         if not contact or set(fields) != {"HasOptedOutOfEmail"}:
-            self._fail(item, "lead-converted", f"Lead {lead_id} is converted; not written")
+            self._fail(
+                item, "lead-converted", f"Lead {lead_id} is converted; not written"
+            )
             return
         answer = self.client.update_collection(
             [{"attributes": {"type": "Contact"}, "id": contact, **fields}]

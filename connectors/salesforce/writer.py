@@ -226,7 +226,9 @@ class SalesforceWriter:
                 "candidates": list(outcome.candidates),
             }
             if not outcome.success:
-                self._dead_letter(item.origin, f"{outcome.status}: {outcome.message}", outcome.status)
+                self._dead_letter(
+                    item.origin, f"{outcome.status}: {outcome.message}", outcome.status
+                )
 
     def _upsert_all(self, sobject: str, ext_field: str, items: list[Pending]) -> None:
         # A key twice in one call is refused (DUPLICATE_EXTERNAL_ID): send the last one.

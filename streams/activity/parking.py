@@ -1,4 +1,4 @@
-"""Activities held back from Salesforce, indexed by Engage contact so a link can release them."""
+"""Activities held from Salesforce, by Engage contact, so a link can release them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from engage_sync.settings import KafkaSettings
 
 
 class ParkedIndex:
-    """engage_contact_id -> {event_id: parked record}, rebuilt from the compacted topic."""
+    """engage_contact_id -> {event_id: parked record}, rebuilt from compacted topic."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self.kafka = kafka
@@ -34,7 +34,9 @@ class ParkedIndex:
 
     def add(self, parked: dict[str, Any]) -> None:
         with self._lock:
-            self._by_contact.setdefault(parked["engage_contact_id"], {})[parked["event_id"]] = parked
+            self._by_contact.setdefault(parked["engage_contact_id"], {})[
+                parked["event_id"]
+            ] = parked
 
     def remove(self, event_id: str) -> None:
         with self._lock:

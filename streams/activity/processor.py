@@ -37,7 +37,7 @@ class ActivityStats:
 
 
 class Context:
-    """What the activity agent may consult: Engage's copy, users, settings, parked index."""
+    """What the activity agent reads: Engage's copy, users, settings, parked index."""
 
     def __init__(
         self,
@@ -49,7 +49,7 @@ class Context:
         self.contacts, self.users, self.parked = contacts, users, parked
         self.settings = settings or (lambda: None)
         # "Look up, then park" and "link, then release" never interleave: otherwise an
-        # activity could be parked just after its contact's parked activities were released.
+        # activity could be parked just after its contact's parked ones were released.
         self.link_lock = threading.RLock()
         # Set once settings, users and parked activities are loaded; agents wait for it.
         self.ready = asyncio.Event()
@@ -64,7 +64,9 @@ class Context:
             self.contacts.load()
         with self.contacts._lock:
             store = self.contacts.store
-            found = store.get(contact["engage_contact_id"]) or store.by_email(contact.get("email"))
+            found = store.get(contact["engage_contact_id"]) or store.by_email(
+                contact.get("email")
+            )
         return found.salesforce_id if found is not None else None
 
 
@@ -104,7 +106,7 @@ class ActivityProcessor:
             self._dead_letter(origin, exc, "invalid-event")
 
     def route(self, event: dict[str, Any], schema: str, source_topic: str) -> bool:
-        """Write, park or skip one valid activity; True when a Task command was emitted."""
+        """Write, park or skip one valid activity; True if a Task command was sent."""
         with self.context.link_lock:
             who = self.context.who(event["contact"])
             if who is None:
@@ -120,7 +122,9 @@ class ActivityProcessor:
             self.stats.history_off_skipped += 1
             return False
         users = self.context.users
-        kind, owner_id = users.owner(event["user_id"]) if users else ("integration", None)
+        kind, owner_id = (
+            users.owner(event["user_id"]) if users else ("integration", None)
+        )
         if kind == "hold":
             self._park(event, schema, source_topic, USER_NOT_CONNECTED)
             return False
@@ -196,7 +200,9 @@ class ActivityProcessor:
             event = event | {"contact": event["contact"] | {"salesforce_id": who}}
             self.route(event, schema, item["source_topic"])
             # The Task command goes out before the tombstone, acknowledged together.
-            self.producer.produce(self.topics.parked.name, None, item["event_id"].encode())
+            self.producer.produce(
+                self.topics.parked.name, None, item["event_id"].encode()
+            )
             parked.remove(item["event_id"])
             released += 1
         self.producer.flush()
@@ -226,7 +232,9 @@ class ActivityProcessor:
         )
         self.stats.commands_out += 1
 
-    def _park(self, event: dict[str, Any], schema: str, source_topic: str, reason: str) -> None:
+    def _park(
+        self, event: dict[str, Any], schema: str, source_topic: str, reason: str
+    ) -> None:
         parked = {
             "event_id": event["event_id"],
             "reason": reason,

@@ -1,4 +1,4 @@
-"""Engage-side contact actions (added, edited, status) and the links the writer reports back."""
+"""Engage-side contact actions (added, edited, status) and links the writer reports."""
 
 from __future__ import annotations
 
@@ -42,7 +42,11 @@ def writes_back(rows: list[MappingRow], pair: tuple[str, str]) -> bool:
 
 
 def _ms(value: Any) -> int:
-    return int(value.timestamp() * 1000) if hasattr(value, "timestamp") else int(value or 0)
+    return (
+        int(value.timestamp() * 1000)
+        if hasattr(value, "timestamp")
+        else int(value or 0)
+    )
 
 
 class ContactActions:
@@ -50,7 +54,7 @@ class ContactActions:
 
     Args:
         contacts: the inbound processor whose store and producer this shares.
-        release: called with (engage_contact_id, salesforce_id) when a contact is linked.
+        release: called with (engage_contact_id, salesforce_id) when a contact links.
     """
 
     def __init__(
@@ -89,25 +93,41 @@ class ContactActions:
             linked = base.salesforce_id or ref.get("salesforce_id")
             if linked and base.salesforce_id is None:
                 obj = "Lead" if linked.startswith("00Q") else "Contact"
-                self.c._emit(base, replace(base, salesforce_id=linked, salesforce_object=obj))
+                self.c._emit(
+                    base, replace(base, salesforce_id=linked, salesforce_object=obj)
+                )
             elif not linked:
                 self._request_link(base, ref, event, crm)
         elif event["action"] == "UPDATED" and current is not None:
             obj = current.salesforce_object or "Lead"
             edits = {f: ref.get(f) for f in CORE_FIELDS if ref.get(f) is not None}
-            self.c._emit(current, apply_engage_edit(current, edits, when, crm.mapping(obj)))  # type: ignore[arg-type]
+            self.c._emit(
+                current,
+                apply_engage_edit(current, edits, when, crm.mapping(obj)),  # type: ignore[arg-type]
+            )
         elif event["action"] == "STATUS_CHANGED" and current is not None:
             self._status(current, event, crm, when)
 
     def _request_link(
-        self, contact: EngageContact, ref: dict[str, Any], event: dict[str, Any], crm: CrmSettings
+        self,
+        contact: EngageContact,
+        ref: dict[str, Any],
+        event: dict[str, Any],
+        crm: CrmSettings,
     ) -> None:
         choice = crm.sync_settings.engage_created_contacts
-        sobject = {"create_lead": "Lead", "create_contact": "Contact"}.get(choice, "Lead")
+        sobject = {"create_lead": "Lead", "create_contact": "Contact"}.get(
+            choice, "Lead"
+        )
         rows = crm.mapping(sobject)  # type: ignore[arg-type]
         defaults = {r.salesforce: r.default for r in rows if r.salesforce and r.default}
         first = ref.get("first_name") or contact.first_name
-        last = ref.get("last_name") or contact.last_name or defaults.get("LastName") or "Unknown"
+        last = (
+            ref.get("last_name")
+            or contact.last_name
+            or defaults.get("LastName")
+            or "Unknown"
+        )
         fields: dict[str, Any] = {
             "Email": ref.get("email") or contact.email,
             "FirstName": first,
@@ -125,7 +145,7 @@ class ContactActions:
             fields["Account.Name"] = company
         fields = {k: v for k, v in fields.items() if v not in (None, "")}
         region = crm.sync_settings.phone_region
-        # Keyed by the person, so two adds of one new person meet in one writer, in order.
+        # Keyed by person, so two adds of one new person meet in one writer, in order.
         key = normalize_email(fields.get("Email")) or name_phone_key(
             first, last, fields.get("Phone"), region
         ) or contact.engage_contact_id
@@ -143,7 +163,10 @@ class ContactActions:
         if not status:
             return
         obj = contact.salesforce_object or "Lead"
-        self.c._emit(contact, apply_engage_edit(contact, {"status": status}, when, crm.mapping(obj)))  # type: ignore[arg-type]
+        self.c._emit(
+            contact,
+            apply_engage_edit(contact, {"status": status}, when, crm.mapping(obj)),  # type: ignore[arg-type]
+        )
         if contact.salesforce_object != "Lead" or not contact.salesforce_id:
             return
         if not writes_back(crm.mapping("Lead"), LEAD_STATUS):
@@ -185,7 +208,11 @@ class ContactActions:
                 result = self.c.serde.decode("WriteResult", origin.value)
             except DecodeError:
                 continue
-            if not (result["success"] and result["engage_contact_id"] and result["salesforce_id"]):
+            if not (
+                result["success"]
+                and result["engage_contact_id"]
+                and result["salesforce_id"]
+            ):
                 continue
             if result["status_code"] not in LINK_STATUSES:
                 continue
@@ -200,7 +227,7 @@ class ContactActions:
 
     def _link(self, result: dict[str, Any]) -> bool:
         ecid = result["engage_contact_id"]
-        # A contact Engage has not copied yet (e.g. emailed straight from Salesforce) is copied now.
+        # A contact Engage hasn't copied (e.g. emailed from Salesforce) is copied now.
         contact = self.c.store.get(ecid) or EngageContact(engage_contact_id=ecid)
         obj = result["object"] if result["object"] in ("Lead", "Contact") else (
             "Lead" if result["salesforce_id"].startswith("00Q") else "Contact"
@@ -210,7 +237,9 @@ class ContactActions:
         modified = _parse_ms(stamp) or _ms(result["written_at"])
         # Found or created: Engage takes Salesforce's values for the mapped fields.
         mapped = apply_salesforce(contact, result["record"], crm.mapping(obj), modified)  # type: ignore[arg-type]
-        linked = replace(mapped, salesforce_id=result["salesforce_id"], salesforce_object=obj)
+        linked = replace(
+            mapped, salesforce_id=result["salesforce_id"], salesforce_object=obj
+        )
         self.c._emit(contact, linked)
         self.stats.links += 1
         return True
@@ -220,6 +249,8 @@ def _parse_ms(stamp: str) -> int | None:
     if not stamp:
         return None
     try:
-        return int(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
+        return int(
+            datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000
+        )
     except ValueError:
         return None

@@ -18,7 +18,9 @@ Owner = tuple[Literal["user", "integration", "hold"], str | None]
 class UserDirectory(threading.Thread):
     """The latest UserEvent per Engage user, over the settings' static `users` map."""
 
-    def __init__(self, kafka: KafkaSettings, settings: Callable[[], CrmSettings | None]) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, settings: Callable[[], CrmSettings | None]
+    ) -> None:
         super().__init__(name="user-directory", daemon=True)
         self.kafka, self._settings = kafka, settings
         self._latest: dict[str, tuple[str, str | None]] = {}
@@ -50,7 +52,9 @@ class UserDirectory(threading.Thread):
         action, sf_user = self._latest.get(user_id, ("", None))
         if action in ("DISCONNECTED", "DELETED"):
             # The guide: deleting a user disconnects every integration of theirs.
-            policy = crm.sync_settings.unmapped_user_tasks if crm else "integration_user"
+            policy = (
+                crm.sync_settings.unmapped_user_tasks if crm else "integration_user"
+            )
             return ("hold", None) if policy == "hold" else ("integration", None)
         if action == "CONNECTED" and sf_user:
             return ("user", sf_user)

@@ -1,4 +1,4 @@
-"""The inbound CLI: poll-history's dry run, refusal and backfill, and `contacts show`."""
+"""Inbound CLI: poll-history's dry run, refusal and backfill, and `contacts show`."""
 
 from __future__ import annotations
 
@@ -38,9 +38,16 @@ def test_poll_history_prices_refuses_and_backfills_then_contacts_show_finds_one(
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     admin.put_records(
         "Lead",
-        [{"LastName": "Vance", "FirstName": "Ada", "Company": "Acme", "Title": "Sales VP",
-          "Email": "Ada.Vance@Example.org"},
-         {"LastName": "Other", "Company": "Acme", "Title": "CTO"}],
+        [
+            {
+                "LastName": "Vance",
+                "FirstName": "Ada",
+                "Company": "Acme",
+                "Title": "Sales VP",
+                "Email": "Ada.Vance@Example.org",
+            },
+            {"LastName": "Other", "Company": "Acme", "Title": "CTO"},
+        ],
     )
     settings = tmp_path / "crm.yaml"
     settings.write_text(RULES)

@@ -27,7 +27,7 @@ def _publish(
 
 
 def _task_commands(settings: KafkaSettings, at_least: int) -> list[dict] | None:
-    """Task commands only: a contact's first activity also asks for a copy of it (MATCH)."""
+    """Task commands only: a contact's first activity also asks for its copy (MATCH)."""
     serde = Serde()
     records = read_topic(settings, Topics(settings).commands.name, idle=1.5)
     tasks = [
@@ -53,7 +53,9 @@ def test_linked_activities_become_task_commands_and_unlinked_ones_are_parked(
     processes.start("worker", kafka_env(kafka_settings))
 
     serde = Serde()
-    commands = wait_until(lambda: _task_commands(kafka_settings, 100), 90, what="100 commands")
+    commands = wait_until(
+        lambda: _task_commands(kafka_settings, 100), 90, what="100 commands"
+    )
     expected = {e["event_id"]: call_to_task(e).draft.to_sobject() for e in calls}
     expected |= {e["event_id"]: email_to_task(e).draft.to_sobject() for e in emails}
     assert {c["command_id"]: c["fields"] for c in commands} == expected
@@ -108,5 +110,7 @@ def test_undecodable_and_invalid_messages_go_to_the_dead_letter_topic_with_their
         assert record.headers["__connect.errors.partition"].isdigit()
         assert record.headers["__connect.errors.exception.class.name"]
         assert record.headers["__connect.errors.exception.message"]
-    commands = wait_until(lambda: _task_commands(kafka_settings, 1), 90, what="the command")
+    commands = wait_until(
+        lambda: _task_commands(kafka_settings, 1), 90, what="the command"
+    )
     assert [c["command_id"] for c in commands] == [good["event_id"]]

@@ -1,4 +1,6 @@
-"""Engage -> Salesforce contacts: match before creating, never duplicate, the two write-backs."""
+"""Engage -> Salesforce contacts: match first, never duplicate, the two write-backs."""
+
+# ruff: noqa: E501
 
 from __future__ import annotations
 
@@ -61,7 +63,9 @@ def _contact_event(action: str, ecid: str, **contact: Any) -> dict[str, Any]:
     }
 
 
-def _publish(kafka: KafkaSettings, topic: str, schema: str, events: list[dict[str, Any]]) -> None:
+def _publish(
+    kafka: KafkaSettings, topic: str, schema: str, events: list[dict[str, Any]]
+) -> None:
     serde, producer = Serde(), AckingProducer(kafka)
     for ev in events:
         key = ev["contact"]["engage_contact_id"] if "contact" in ev else ev["user_id"]
@@ -75,12 +79,21 @@ def _people(admin: SandboxAdmin) -> list[dict[str, Any]]:
     ]
 
 
-def _adds(existing: list[dict[str, Any]], rng: random.Random) -> tuple[list[dict], dict[str, str]]:
+def _adds(
+    existing: list[dict[str, Any]], rng: random.Random
+) -> tuple[list[dict], dict[str, str]]:
     """300 adds of existing people, 100 new people added twice, 500 new people once."""
     events, expect_link = [], {}
     counts = Counter(normalize_email(r.get("Email")) for r in existing)
-    keys = Counter(name_phone_key(r.get("FirstName"), r["LastName"], r.get("Phone")) for r in existing)
-    by_email = [r for r in existing if r.get("Email") and counts[normalize_email(r["Email"])] == 1]
+    keys = Counter(
+        name_phone_key(r.get("FirstName"), r["LastName"], r.get("Phone"))
+        for r in existing
+    )
+    by_email = [
+        r
+        for r in existing
+        if r.get("Email") and counts[normalize_email(r["Email"])] == 1
+    ]
     by_phone = [
         r for r in by_email
         if normalize_phone(r.get("Phone"))
@@ -92,23 +105,46 @@ def _adds(existing: list[dict[str, Any]], rng: random.Random) -> tuple[list[dict
     for i, rec in enumerate(picks):
         ecid = f"ex-{i}"
         if rec in phone_picks:
-            # No email: found by name + phone, written in another format than Salesforce's.
+            # No email: found by name + phone, written in a format unlike Salesforce's.
             events.append(_contact_event(
                 "ADDED", ecid, first_name=f" {(rec.get('FirstName') or '').upper()}",
                 last_name=rec["LastName"].lower(), phone=normalize_phone(rec["Phone"]),
             ))
         else:
             email = f"  {rec['Email'].upper()} " if i % 2 else rec["Email"].lower()
-            events.append(_contact_event("ADDED", ecid, email=email,
-                                         first_name=rec.get("FirstName"), last_name=rec["LastName"]))
+            events.append(
+                _contact_event(
+                    "ADDED",
+                    ecid,
+                    email=email,
+                    first_name=rec.get("FirstName"),
+                    last_name=rec["LastName"],
+                )
+            )
         expect_link[ecid] = rec["Id"]
     for i in range(100):
         for twin in ("a", "b"):
-            events.append(_contact_event("ADDED", f"dup-{i}-{twin}", email=f"twin{i}@new.example",
-                                         first_name="Twin", last_name=f"T{i}", company="NewCo"))
+            events.append(
+                _contact_event(
+                    "ADDED",
+                    f"dup-{i}-{twin}",
+                    email=f"twin{i}@new.example",
+                    first_name="Twin",
+                    last_name=f"T{i}",
+                    company="NewCo",
+                )
+            )
     for i in range(500):
-        events.append(_contact_event("ADDED", f"new-{i}", email=f"person{i}@new.example",
-                                     first_name="New", last_name=f"P{i}", company="NewCo"))
+        events.append(
+            _contact_event(
+                "ADDED",
+                f"new-{i}",
+                email=f"person{i}@new.example",
+                first_name="New",
+                last_name=f"P{i}",
+                company="NewCo",
+            )
+        )
     rng.shuffle(events)
     return events, expect_link
 
@@ -125,14 +161,23 @@ def test_added_contacts_are_matched_first_and_never_duplicated(
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
-    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent", events)
+    _publish(
+        kafka_settings,
+        Topics(kafka_settings).contact_actions.name,
+        "ContactEvent",
+        events,
+    )
 
     want_linked = 1000 if created != "none" else 300
 
     def linked() -> int:
-        return sum(1 for c in engage_copy(kafka_settings).values() if c["salesforce_id"])
+        return sum(
+            1 for c in engage_copy(kafka_settings).values() if c["salesforce_id"]
+        )
 
-    wait_until(lambda: linked() >= want_linked, 240, interval=1.0, what=f"{want_linked} links")
+    wait_until(
+        lambda: linked() >= want_linked, 240, interval=1.0, what=f"{want_linked} links"
+    )
     after = _people(admin)
     new = [r for r in after if r["Id"] not in {b["Id"] for b in before}]
     copy = engage_copy(kafka_settings)
@@ -146,14 +191,23 @@ def test_added_contacts_are_matched_first_and_never_duplicated(
     by_email = {normalize_email(r.get("Email")): r["Id"] for r in new}
     for ecid, contact in copy.items():
         if ecid.startswith(("new-", "dup-")):
-            assert contact["salesforce_id"] == by_email.get(normalize_email(contact["email"]))
-    by_phone = sum(1 for e in events if e["contact"]["engage_contact_id"].startswith("ex-")
-                   and not e["contact"].get("email"))
-    print(f"\n[{created}] 1,000 adds (300 existing: {300 - by_phone} by email, {by_phone} by "
-          f"name+phone; 200 "
-          f"twins; 500 new): Salesforce gained "
-          f"{len(new)} {wanted_type or 'records'}; {linked()} Engage contacts linked; "
-          f"max records per new email {max(per_email.values(), default=0)}")
+            assert contact["salesforce_id"] == by_email.get(
+                normalize_email(contact["email"])
+            )
+    by_phone = sum(
+        1
+        for e in events
+        if e["contact"]["engage_contact_id"].startswith("ex-")
+        and not e["contact"].get("email")
+    )
+    print(
+        f"\n[{created}] 1,000 adds (300 existing: {300 - by_phone} by email, "
+        f"{by_phone} by "
+        f"name+phone; 200 "
+        f"twins; 500 new): Salesforce gained "
+        f"{len(new)} {wanted_type or 'records'}; {linked()} Engage contacts linked; "
+        f"max records per new email {max(per_email.values(), default=0)}"
+    )
 
 
 def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
@@ -163,42 +217,89 @@ def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
 
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     contacts = admin.put_records(
-        "Contact", [{"LastName": f"C{i}", "Email": f"known{i}@corp.example"} for i in range(20)]
+        "Contact",
+        [{"LastName": f"C{i}", "Email": f"known{i}@corp.example"} for i in range(20)],
     )["ids"]
     admin.set_rules(
-        validation_rules=[{"object": "Lead", "name": "Phone_10_Digits", "active": True,
-                           "condition": {"kind": "min_digits", "field": "Phone", "digits": 10},
-                           "message": "Phone must hold at least 10 digits", "error_field": "Phone"}],
-        duplicate_rules=[{"object": "Lead", "name": "Lead_vs_Contact_Email", "action": "block",
-                          "match_objects": ["Lead", "Contact"], "match_field": "Email",
-                          "active": True}],
+        validation_rules=[
+            {
+                "object": "Lead",
+                "name": "Phone_10_Digits",
+                "active": True,
+                "condition": {"kind": "min_digits", "field": "Phone", "digits": 10},
+                "message": "Phone must hold at least 10 digits",
+                "error_field": "Phone",
+            }
+        ],
+        duplicate_rules=[
+            {
+                "object": "Lead",
+                "name": "Lead_vs_Contact_Email",
+                "action": "block",
+                "match_objects": ["Lead", "Contact"],
+                "match_field": "Email",
+                "active": True,
+            }
+        ],
     )
-    # Matching only looks at Leads, so the Contacts are found by the org's duplicate rule.
+    # Matching only looks at Leads, so the org's duplicate rule finds the Contacts.
     _settings(kafka_settings, "create_lead", "  match_order: [Lead]")
-    dupes = [_contact_event("ADDED", f"d{i}", email=f"KNOWN{i}@corp.example", last_name=f"C{i}")
-             for i in range(20)]
-    invalid = [_contact_event("ADDED", f"v{i}", email=f"short{i}@x.example", last_name=f"V{i}",
-                              phone="555-01") for i in range(10)]
+    dupes = [
+        _contact_event(
+            "ADDED", f"d{i}", email=f"KNOWN{i}@corp.example", last_name=f"C{i}"
+        )
+        for i in range(20)
+    ]
+    invalid = [
+        _contact_event(
+            "ADDED",
+            f"v{i}",
+            email=f"short{i}@x.example",
+            last_name=f"V{i}",
+            phone="555-01",
+        )
+        for i in range(10)
+    ]
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
-    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent",
-             dupes + invalid)
-    dead = read_topic(kafka_settings, Topics(kafka_settings).dlq.name, expect=10, timeout=120)
+    _publish(
+        kafka_settings,
+        Topics(kafka_settings).contact_actions.name,
+        "ContactEvent",
+        dupes + invalid,
+    )
+    dead = read_topic(
+        kafka_settings, Topics(kafka_settings).dlq.name, expect=10, timeout=120
+    )
     assert len(dead) == 10
-    assert all(r.headers["engage.errors.reason"] == b"FIELD_CUSTOM_VALIDATION_EXCEPTION" for r in dead)
-    assert all(b"Phone must hold at least 10 digits" in r.headers["__connect.errors.exception.message"]
-               for r in dead)
+    assert all(
+        r.headers["engage.errors.reason"] == b"FIELD_CUSTOM_VALIDATION_EXCEPTION"
+        for r in dead
+    )
+    assert all(
+        b"Phone must hold at least 10 digits"
+        in r.headers["__connect.errors.exception.message"]
+        for r in dead
+    )
     copy = wait_until(
-        lambda: (c := engage_copy(kafka_settings))
-        and sum(1 for k, v in c.items() if k.startswith("d") and v["salesforce_id"]) == 20 and c,
-        120, what="20 links through the duplicate rule",
+        lambda: (
+            (c := engage_copy(kafka_settings))
+            and sum(1 for k, v in c.items() if k.startswith("d") and v["salesforce_id"])
+            == 20
+            and c
+        ),
+        120,
+        what="20 links through the duplicate rule",
     )
     assert {copy[f"d{i}"]["salesforce_id"] for i in range(20)} == set(contacts)
     assert all(copy[f"v{i}"]["salesforce_id"] is None for i in range(10))
     assert admin.stats()["records"].get("Lead", 0) == 0
-    print(f"\nduplicate rule: 20 of 20 linked to existing Contacts; validation: 10 of 10 reported "
-          f"with the rule's message, {len(dead)} dead letters, 0 Leads created")
+    print(
+        f"\nduplicate rule: 20 of 20 linked to existing Contacts; "
+        f"validation: 10 of 10 reported "
+        f"with the rule's message, {len(dead)} dead letters, 0 Leads created"
+    )
 
 
 def test_ambiguous_matches_converted_leads_and_account_association(
@@ -226,22 +327,54 @@ def test_ambiguous_matches_converted_leads_and_account_association(
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
-    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent", [
-        _contact_event("ADDED", "amb", email="same@corp.example", last_name="Twin"),
-        _contact_event("ADDED", "conv", email="conv@corp.example", last_name="Conv"),
-        _contact_event("ADDED", "byname", email="new1@other.example", last_name="N1", company="Acme Corp"),
-        _contact_event("ADDED", "bydomain", email="new2@acme.example", last_name="N2", company="Unknown Co"),
-    ])
+    _publish(
+        kafka_settings,
+        Topics(kafka_settings).contact_actions.name,
+        "ContactEvent",
+        [
+            _contact_event("ADDED", "amb", email="same@corp.example", last_name="Twin"),
+            _contact_event(
+                "ADDED", "conv", email="conv@corp.example", last_name="Conv"
+            ),
+            _contact_event(
+                "ADDED",
+                "byname",
+                email="new1@other.example",
+                last_name="N1",
+                company="Acme Corp",
+            ),
+            _contact_event(
+                "ADDED",
+                "bydomain",
+                email="new2@acme.example",
+                last_name="N2",
+                company="Unknown Co",
+            ),
+        ],
+    )
     copy = wait_until(
-        lambda: (c := engage_copy(kafka_settings))
-        and all(c.get(k, {}).get("salesforce_id") for k in ("amb", "conv", "byname", "bydomain")) and c,
-        120, what="4 links",
+        lambda: (
+            (c := engage_copy(kafka_settings))
+            and all(
+                c.get(k, {}).get("salesforce_id")
+                for k in ("amb", "conv", "byname", "bydomain")
+            )
+            and c
+        ),
+        120,
+        what="4 links",
     )
     assert copy["amb"]["salesforce_id"] == newer  # the most recently modified wins
-    assert copy["conv"]["salesforce_id"] == converted_contact  # never the converted Lead
+    assert (
+        copy["conv"]["salesforce_id"] == converted_contact
+    )  # never the converted Lead
     serde = Serde()
-    results = [serde.decode("WriteResult", r.value)
-               for r in read_topic(kafka_settings, Topics(kafka_settings).results.name, idle=1.5)]
+    results = [
+        serde.decode("WriteResult", r.value)
+        for r in read_topic(
+            kafka_settings, Topics(kafka_settings).results.name, idle=1.5
+        )
+    ]
     ambiguous = [r for r in results if r["status_code"] == "ambiguous-match"]
     assert [sorted(r["candidates"]) for r in ambiguous] == [sorted([older, newer])]
     accounts = {r["Id"]: r.get("AccountId") for r in admin.records("Contact")}

@@ -1,4 +1,4 @@
-"""Parked activities are written once when their contact links; owners follow user connections."""
+"""Parked activities are written once their contact links; owners follow user links."""
 
 from __future__ import annotations
 
@@ -29,24 +29,43 @@ def test_parked_activities_are_written_exactly_once_after_their_contact_links(
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
-    calls = [call_event(contact=contact_ref(engage_contact_id=f"p{i % 30}", salesforce_id=None,
-                                            email=f"parked{i % 30}@new.example"))
-             for i in range(90)]
+    calls = [
+        call_event(
+            contact=contact_ref(
+                engage_contact_id=f"p{i % 30}",
+                salesforce_id=None,
+                email=f"parked{i % 30}@new.example",
+            )
+        )
+        for i in range(90)
+    ]
     _publish(kafka_settings, topics.calls.name, "CallLogged", calls)
     from tests.kafka_helpers import read_topic
 
     parked = read_topic(kafka_settings, topics.parked.name, expect=90, timeout=120)
     assert len(parked) == 90 and _tasks(admin) == []
-    adds = [_contact_event("ADDED", f"p{i}", email=f"parked{i}@new.example", last_name=f"P{i}")
-            for i in range(30)]
+    adds = [
+        _contact_event(
+            "ADDED", f"p{i}", email=f"parked{i}@new.example", last_name=f"P{i}"
+        )
+        for i in range(30)
+    ]
     _publish(kafka_settings, topics.contact_actions.name, "ContactEvent", adds)
-    wait_until(lambda: len(_tasks(admin)) >= 90, 120, interval=1.0, what="90 released Tasks")
+    wait_until(
+        lambda: len(_tasks(admin)) >= 90, 120, interval=1.0, what="90 released Tasks"
+    )
     tasks = _tasks(admin)
     per_event = Counter(t["Engage_Activity_Id__c"] for t in tasks)
-    assert set(per_event) == {c["event_id"] for c in calls} and max(per_event.values()) == 1
+    assert (
+        set(per_event) == {c["event_id"] for c in calls}
+        and max(per_event.values()) == 1
+    )
     leads = {normalize_email(r["Email"]): r["Id"] for r in admin.records("Lead")}
-    for call, task in zip(sorted(calls, key=lambda c: c["event_id"]),
-                          sorted(tasks, key=lambda t: t["Engage_Activity_Id__c"]), strict=True):
+    for call, task in zip(
+        sorted(calls, key=lambda c: c["event_id"]),
+        sorted(tasks, key=lambda t: t["Engage_Activity_Id__c"]),
+        strict=True,
+    ):
         assert task["WhoId"] == leads[normalize_email(call["contact"]["email"])]
     print(f"\nparked: 90 activities for 30 unlinked contacts -> 30 Leads created, "
           f"{len(tasks)} Tasks written, max per event {max(per_event.values())}")
@@ -57,33 +76,72 @@ def test_writer_killed_during_creates_leaves_no_duplicate_lead(
 ) -> None:
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     _settings(kafka_settings, "create_lead")
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org) | {"WRITER_BATCH_SIZE": "20"}
+    env = (
+        kafka_env(kafka_settings)
+        | salesforce_env(sandbox_org)
+        | {"WRITER_BATCH_SIZE": "20"}
+    )
     processes.start("worker", env)
     writer = processes.start("writer", env, name="writer-1")
-    adds = [_contact_event("ADDED", f"k{i}", email=f"kill{i}@new.example", last_name=f"K{i}")
-            for i in range(300)]
-    _publish(kafka_settings, Topics(kafka_settings).contact_actions.name, "ContactEvent", adds)
-    wait_until(lambda: admin.stats()["records"].get("Lead", 0) >= 60, 120, what="60 Leads")
+    adds = [
+        _contact_event(
+            "ADDED", f"k{i}", email=f"kill{i}@new.example", last_name=f"K{i}"
+        )
+        for i in range(300)
+    ]
+    _publish(
+        kafka_settings,
+        Topics(kafka_settings).contact_actions.name,
+        "ContactEvent",
+        adds,
+    )
+    wait_until(
+        lambda: admin.stats()["records"].get("Lead", 0) >= 60, 120, what="60 Leads"
+    )
     processes.kill9(writer)
     at_kill = admin.stats()["records"].get("Lead", 0)
     processes.start("writer", env, name="writer-2")
-    wait_until(lambda: admin.stats()["records"].get("Lead", 0) >= 300, 180, what="300 Leads")
+    wait_until(
+        lambda: admin.stats()["records"].get("Lead", 0) >= 300, 180, what="300 Leads"
+    )
     emails = Counter(normalize_email(r["Email"]) for r in admin.records("Lead"))
     assert len(emails) == 300 and max(emails.values()) == 1
-    print(f"\nwriter killed after {at_kill} of 300 Lead creates; after restart 300 Leads, "
-          f"0 duplicates")
+    print(
+        f"\nwriter killed after {at_kill} of 300 Lead creates; "
+        f"after restart 300 Leads, "
+        f"0 duplicates"
+    )
 
 
 def test_disconnected_users_tasks_go_to_the_integration_user_or_are_held(
     kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
 ) -> None:
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
-    (who,) = admin.put_records("Contact", [{"LastName": "Owner", "Email": "o@x.example"}])["ids"]
-    owner, static_owner = admin.put_records("User", [
-        {"LastName": "Rep", "Username": "rep@x.example", "Email": "rep@x.example", "Alias": "rep"},
-        {"LastName": "Static", "Username": "st@x.example", "Email": "st@x.example", "Alias": "st"},
-    ])["ids"]
-    _settings(kafka_settings, "none", f"  unmapped_user_tasks: hold\nusers: {{u7: {static_owner}}}")
+    (who,) = admin.put_records(
+        "Contact", [{"LastName": "Owner", "Email": "o@x.example"}]
+    )["ids"]
+    owner, static_owner = admin.put_records(
+        "User",
+        [
+            {
+                "LastName": "Rep",
+                "Username": "rep@x.example",
+                "Email": "rep@x.example",
+                "Alias": "rep",
+            },
+            {
+                "LastName": "Static",
+                "Username": "st@x.example",
+                "Email": "st@x.example",
+                "Alias": "st",
+            },
+        ],
+    )["ids"]
+    _settings(
+        kafka_settings,
+        "none",
+        f"  unmapped_user_tasks: hold\nusers: {{u7: {static_owner}}}",
+    )
     topics = Topics(kafka_settings)
     now = datetime.now(UTC)
     users = [
@@ -113,7 +171,9 @@ def test_disconnected_users_tasks_go_to_the_integration_user_or_are_held(
     assert by_event[mapped["event_id"]]["OwnerId"] == owner
     assert by_event[static["event_id"]]["OwnerId"] == static_owner
     assert deleted["event_id"] not in by_event
-    assert [(h["event_id"], h["reason"]) for h in held] == [(deleted["event_id"], "user-not-connected")]
+    assert [(h["event_id"], h["reason"]) for h in held] == [
+        (deleted["event_id"], "user-not-connected")
+    ]
 
 
 def test_activity_history_switched_off_for_contacts_skips_their_tasks(
@@ -122,14 +182,26 @@ def test_activity_history_switched_off_for_contacts_skips_their_tasks(
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     (lead,) = admin.put_records("Lead", [{"LastName": "L", "Company": "A"}])["ids"]
     (contact,) = admin.put_records("Contact", [{"LastName": "C"}])["ids"]
-    _settings(kafka_settings, "none", "  write_activity_history: {Lead: true, Contact: false}")
+    _settings(
+        kafka_settings, "none", "  write_activity_history: {Lead: true, Contact: false}"
+    )
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
-    to_lead = [call_event(contact=contact_ref(engage_contact_id="a", salesforce_id=lead)) for _ in range(5)]
-    to_contact = [call_event(contact=contact_ref(engage_contact_id="b", salesforce_id=contact))
-                  for _ in range(5)]
-    _publish(kafka_settings, Topics(kafka_settings).calls.name, "CallLogged", to_contact + to_lead)
+    to_lead = [
+        call_event(contact=contact_ref(engage_contact_id="a", salesforce_id=lead))
+        for _ in range(5)
+    ]
+    to_contact = [
+        call_event(contact=contact_ref(engage_contact_id="b", salesforce_id=contact))
+        for _ in range(5)
+    ]
+    _publish(
+        kafka_settings,
+        Topics(kafka_settings).calls.name,
+        "CallLogged",
+        to_contact + to_lead,
+    )
     wait_until(lambda: len(_tasks(admin)) >= 5, 120, what="the Lead's 5 Tasks")
     assert {t["WhoId"] for t in _tasks(admin)} == {lead}
     assert len(_tasks(admin)) == 5
@@ -143,17 +215,29 @@ def test_emailing_a_salesforce_contact_copies_it_into_engage(
 
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     (who,) = admin.put_records(
-        "Contact", [{"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@navy.example"}]
+        "Contact",
+        [{"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@navy.example"}],
     )["ids"]
     _settings(kafka_settings, "none")
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
-    sent = [email_event(event_type="SENT", contact=contact_ref(engage_contact_id="g1", salesforce_id=who,
-                                                                first_name=None, last_name=None))
-            for _ in range(3)]
+    sent = [
+        email_event(
+            event_type="SENT",
+            contact=contact_ref(
+                engage_contact_id="g1",
+                salesforce_id=who,
+                first_name=None,
+                last_name=None,
+            ),
+        )
+        for _ in range(3)
+    ]
     _publish(kafka_settings, Topics(kafka_settings).emails.name, "EmailEvent", sent)
-    copy = wait_until(lambda: engage_copy(kafka_settings).get("g1"), 120, what="the copy")
+    copy = wait_until(
+        lambda: engage_copy(kafka_settings).get("g1"), 120, what="the copy"
+    )
     assert copy["salesforce_id"] == who and copy["salesforce_object"] == "Contact"
     assert (copy["first_name"], copy["last_name"]) == ("Grace", "Hopper")
     wait_until(lambda: len(_tasks(admin)) == 3, 60, what="3 Tasks")

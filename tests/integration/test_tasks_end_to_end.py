@@ -157,8 +157,10 @@ def test_calls_and_emails_become_exactly_one_task_each_even_when_published_twice
     serde = Serde()
 
     def task_results() -> list[dict[str, Any]]:
-        # Task results only: a contact's first activity also copies it into Engage's copy.
-        records = read_topic(kafka_settings, Topics(kafka_settings).results.name, idle=1.5)
+        # Task results only: a contact's first activity also copies it to Engage's copy.
+        records = read_topic(
+            kafka_settings, Topics(kafka_settings).results.name, idle=1.5
+        )
         decoded = (serde.decode("WriteResult", r.value) for r in records)
         return [d for d in decoded if d["object"] == "Task"]
 

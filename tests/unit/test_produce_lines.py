@@ -156,16 +156,23 @@ def test_contact_and_user_events_are_accepted_and_keyed_by_contact_and_user() ->
     from connectors.kafka.serde import Serde
     from engage_sync.produce import encode_lines
 
-    contact = json.dumps({
-        "event_id": "c1", "occurred_at": "2024-05-01T12:00:00Z", "user_id": "u1",
-        "contact": {"engage_contact_id": "ec-9", "email": "a@b.example"}, "action": "ADDED",
-    })
+    contact = json.dumps(
+        {
+            "event_id": "c1",
+            "occurred_at": "2024-05-01T12:00:00Z",
+            "user_id": "u1",
+            "contact": {"engage_contact_id": "ec-9", "email": "a@b.example"},
+            "action": "ADDED",
+        }
+    )
     user = json.dumps({
         "event_id": "u1", "occurred_at": "2024-05-01T12:00:00Z", "user_id": "u3",
         "action": "CONNECTED", "salesforce_user_id": "005000000000001AAA",
     })
     serde = Serde()
-    contacts, errors = encode_lines(serde, "ContactEvent", "engage_contact_id", [contact])
+    contacts, errors = encode_lines(
+        serde, "ContactEvent", "engage_contact_id", [contact]
+    )
     users, user_errors = encode_lines(serde, "UserEvent", "user_id", [user])
     assert (errors, user_errors) == ([], [])
     assert contacts[0][0] == b"ec-9" and users[0][0] == b"u3"

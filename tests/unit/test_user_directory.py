@@ -10,8 +10,12 @@ from streams.users.directory import UserDirectory
 
 
 def _directory(extra: str = "") -> UserDirectory:
-    crm = parse_document("objects: {Lead: {sync: false}}\nusers: {u7: 005000000000009AAA}\n" + extra)
-    return UserDirectory(KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"), lambda: crm)
+    crm = parse_document(
+        "objects: {Lead: {sync: false}}\nusers: {u7: 005000000000009AAA}\n" + extra
+    )
+    return UserDirectory(
+        KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"), lambda: crm
+    )
 
 
 def test_a_connected_user_owns_their_tasks() -> None:
@@ -29,7 +33,9 @@ def test_an_unknown_user_falls_back_to_the_integration_user() -> None:
 
 
 @pytest.mark.parametrize("action", ["DISCONNECTED", "DELETED"])
-def test_after_a_disconnect_tasks_go_to_the_integration_user_by_default(action: str) -> None:
+def test_after_a_disconnect_tasks_go_to_the_integration_user_by_default(
+    action: str,
+) -> None:
     d = _directory()
     d.apply("u7", action, None)  # even a statically mapped user loses the link
     assert d.owner("u7") == ("integration", None)
