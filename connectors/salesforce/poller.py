@@ -16,9 +16,10 @@ from connectors.salesforce import soql
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import Cursor, CursorStore
 from connectors.salesforce.errors import RetriableError, ThrottledError
-from connectors.salesforce.records import field_types, query_fields, to_record
+from connectors.salesforce.records import query_fields, to_record
 from engage_sync.settings import KafkaSettings
 from streams.rules.evaluate import predicate
+from streams.settings.describe_check import field_types
 from streams.settings.models import CrmSettings, ObjectName
 from streams.settings.topic import SettingsFollower
 

@@ -94,7 +94,3 @@ def to_record(
         "poll_kind": kind,
         "polled_at": datetime.now(UTC),
     }
-
-
-def field_types(describe: Mapping[str, Any]) -> dict[str, str]:
-    return {f["name"]: f["type"] for f in describe.get("fields", [])}

@@ -26,11 +26,8 @@ def apply(
     """Validate FILE (also against the org's describe), then publish it if valid."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
-    from streams.settings.document import (
-        SettingsError,
-        check_against_describe,
-        parse_document,
-    )
+    from streams.settings.describe_check import check_against_describe
+    from streams.settings.document import SettingsError, parse_document
     from streams.settings.topic import publish
 
     kafka = load(KafkaSettings)

@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 
 from streams.rules.models import Condition, Group
-from streams.settings.document import (
-    SettingsError,
-    check_against_describe,
-    dump_document,
-    field_types,
-    parse_document,
-)
+from streams.settings.describe_check import check_against_describe, field_types
+from streams.settings.document import SettingsError, dump_document, parse_document
 from streams.settings.models import CrmSettings, MappingRow, default_mapping
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "crm-settings.example.yaml"
