@@ -39,11 +39,11 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy on the source packages
 	$(BIN)/mypy engage_sync streams connectors
 
-compose-up: ## Apache Kafka (KRaft) + the pipeline in Docker
+compose-up: ## Kafka (KRaft), registry, worker/writer/poller in Docker (COMPOSE_PROFILES=monitoring: +Grafana)
 	docker compose up -d --build
 
-compose-down: ## stop the compose stack
-	docker compose down -v
+compose-down: ## stop the compose stack (monitoring too) and drop its volumes
+	docker compose --profile monitoring down -v
 
 clean: ## remove the venv and local state
 	rm -rf $(VENV) .engage-sync

@@ -26,7 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 class Pipeline:
     """Worker and writer processes against one sandbox org."""
 
-    def __init__(self, settings: KafkaSettings, org: Any, logs: Path) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        org: Any,
+        logs: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         creds = org.credentials
         self.env = os.environ | {
             "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
@@ -38,7 +44,8 @@ class Pipeline:
             "SALESFORCE_USERNAME": creds.username,
             "SALESFORCE_PRIVATE_KEY_FILE": str(creds.private_key_path),
             "SALESFORCE_CA_BUNDLE": str(org.ca_path),
-        }
+            "METRICS_PORT": "0",
+        } | (extra_env or {})
         self.logs = logs
         self.procs: list[subprocess.Popen[bytes]] = []
 
@@ -74,7 +81,7 @@ def seed_people(admin: SandboxAdmin, n: int = 200) -> list[str]:
     return [r["Id"] for r in admin.records("Contact")]
 
 
-def _calls(people: list[str], n: int, prefix: str) -> list[dict[str, Any]]:
+def calls(people: list[str], n: int, prefix: str) -> list[dict[str, Any]]:
     return [
         call_event(
             event_id=f"{prefix}-{i}",
@@ -85,44 +92,6 @@ def _calls(people: list[str], n: int, prefix: str) -> list[dict[str, Any]]:
         )
         for i in range(n)
     ]
-
-
-def _wait_tasks(admin: SandboxAdmin, n: int, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while admin.stats()["records"].get("Task", 0) < n:
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"only {admin.stats()['records'].get('Task', 0)}/{n} Tasks in time"
-            )
-        time.sleep(0.2)
-
-
-def api_calls_per_1000(
-    settings: KafkaSettings, admin: SandboxAdmin, people: list[str], n: int
-) -> dict[str, float]:
-    """Publish n events at once and count the org's API calls until every Task exists.
-
-    Measured in steady state: the writer's start-up call (describe Task) is made first.
-    """
-    serde, producer, topic = (
-        Serde(),
-        AckingProducer(settings),
-        Topics(settings).calls.name,
-    )
-    deadline = time.monotonic() + 120
-    while admin.api_calls() < 1 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    before = admin.api_calls()
-    for ev in _calls(people, n, "calls"):
-        producer.produce(
-            topic,
-            serde.encode("CallLogged", ev),
-            ev["contact"]["engage_contact_id"].encode(),
-        )
-    producer.flush()
-    _wait_tasks(admin, n)
-    used = admin.api_calls() - before
-    return {"tasks": n, "api_calls": used, "per_1000": used * 1000 / n}
 
 
 def latency(
@@ -155,7 +124,7 @@ def latency(
     n = int(rate * seconds)
     sent: dict[str, float] = {}
     start = time.monotonic()
-    for i, ev in enumerate(_calls(people, n, f"lat{int(start)}")):
+    for i, ev in enumerate(calls(people, n, f"lat{int(start)}")):
         target = start + i / rate
         while time.monotonic() < target:
             time.sleep(max(0.0, min(0.002, target - time.monotonic())))

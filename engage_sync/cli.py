@@ -11,8 +11,10 @@ from typing import Annotated
 import typer
 
 from engage_sync.settings import (
+    BudgetSettings,
     ConfigError,
     KafkaSettings,
+    MetricsSettings,
     SalesforceSettings,
     SandboxSettings,
     WorkerSettings,
@@ -75,18 +77,24 @@ def writer() -> None:
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.writer import SalesforceWriter
+    from engage_sync import metrics
+    from streams.settings.topic import SettingsFollower
 
     _logging()
     kafka = load(KafkaSettings)
     kafka.require_bootstrap()
-    from streams.settings.topic import SettingsFollower
-
+    metrics_settings = load(MetricsSettings)
     follower = SettingsFollower(kafka)
     sink = SalesforceWriter(
         kafka,
         load(WriterSettings),
         SalesforceClient(load(SalesforceSettings)),
         settings_provider=lambda: follower.settings,
+        budget=load(BudgetSettings),
+    )
+    metrics.set_process("writer")
+    server = metrics.serve(
+        "writer", sink.health, kafka, kafka.group("writer"), metrics_settings
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sink.stop_event.set())
@@ -96,6 +104,9 @@ def writer() -> None:
         sink.run()
     except SalesforceError as exc:
         _fail(f"writer stopped: {exc.problem.message}", 3)
+    finally:
+        if server is not None:
+            server.stop()
     s = sink.stats
     logging.getLogger("engage_sync.writer").info(
         "stopped: %d commands, %d written, %d failed", s.commands, s.written, s.failed
@@ -165,6 +176,15 @@ def _register_subcommands() -> None:
     app.add_typer(contacts_app, name="contacts")
     app.command("poller")(inbound.poller)
     app.command("poll-history")(inbound.poll_history)
+    from engage_sync.commands.dlq import app as dlq_app
+
+    app.add_typer(dlq_app, name="dlq")
+    from engage_sync.commands.replay import replay
+
+    app.command("replay")(replay)
+    from engage_sync.commands import lag
+
+    app.command("lag")(lag.lag)
 
 
 _register_subcommands()

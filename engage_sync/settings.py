@@ -141,14 +141,38 @@ class SalesforceSettings(_Base):
         return "jwt" if self.private_key_file is not None else "password"
 
 
+class BudgetSettings(_Base):
+    """How much of the org's daily API limit engage-sync may use (all processes)."""
+
+    share: float = Field(0.5, gt=0, le=1, alias="SALESFORCE_API_BUDGET_SHARE")
+    org_reserve: float = Field(0.10, ge=0, lt=1, alias="SALESFORCE_API_ORG_RESERVE")
+    probe_seconds: float = Field(
+        60.0, ge=0.2, le=3600, alias="SALESFORCE_API_PROBE_SECONDS"
+    )
+
+
+class MetricsSettings(_Base):
+    """Where a process serves /metrics and /healthz (0 = not at all)."""
+
+    port: int | None = Field(None, ge=0, le=65535, alias="METRICS_PORT")
+    host: str = Field("0.0.0.0", alias="METRICS_HOST")  # noqa: S104
+
+    def port_for(self, default: int) -> int:
+        return default if self.port is None else self.port
+
+
 class WriterSettings(_Base):
     """Batching of the Salesforce writer."""
 
-    batch_size: int = Field(200, ge=1, le=200, alias="WRITER_BATCH_SIZE")
+    # 1,000 = one Composite call of 5 sObject-Collection subrequests of 200 records.
+    batch_size: int = Field(1000, ge=1, le=1000, alias="WRITER_BATCH_SIZE")
     linger_ms: int = Field(250, ge=0, le=60_000, alias="WRITER_LINGER_MS")
     max_retry_seconds: float = Field(30.0, gt=0, alias="WRITER_MAX_BACKOFF_SECONDS")
     fetch_max_wait_ms: int = Field(
         100, ge=10, le=5000, alias="WRITER_FETCH_MAX_WAIT_MS"
+    )
+    max_record_attempts: int = Field(
+        12, ge=1, le=1000, alias="WRITER_MAX_RECORD_ATTEMPTS"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from connectors.kafka.clients import ensure_topics
 from connectors.kafka.embedded import EmbeddedBroker, free_port
 from connectors.kafka.topics import Topics
 from engage_sync.demo import DemoTraffic
+from engage_sync.metrics import DEFAULT_PORTS
 from engage_sync.settings import KafkaSettings, load
 from engage_sync.status import TopicCounter
 
@@ -99,6 +101,16 @@ DEMO_SETTINGS = (
 )
 
 
+def _metrics_port(role: str) -> int:
+    """The role's usual port when it is free, else any free one."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", DEFAULT_PORTS[role]))
+            return DEFAULT_PORTS[role]
+        except OSError:
+            return free_port()
+
+
 def _apply_demo_settings(kafka: KafkaSettings, env: dict[str, str], logs: Path) -> None:
     """The demo org gets the example CRM settings, backfilling what its rules select."""
     for args in (
@@ -149,12 +161,14 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
     sandbox_dir = data_dir / "sandbox"
     try:
         port = free_port()
+        ports = {role: _metrics_port(role) for role in DEFAULT_PORTS}
         sandbox_child = children.start(
             "sandbox",
             {
                 "SANDBOX_DATA_DIR": str(sandbox_dir),
                 "SANDBOX_PORT": str(port),
                 "SANDBOX_SEED_DEMO": "1",
+                "METRICS_PORT": str(ports["sandbox"]),
             },
         )
         creds = _wait_for_sandbox(
@@ -172,9 +186,8 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
             "SALESFORCE_CA_BUNDLE": str(sandbox_dir / "ca.pem"),
         }
         _apply_demo_settings(kafka, env, logs)
-        children.start("worker", env)
-        children.start("writer", env)
-        children.start("poller", env)
+        for role in ("worker", "writer", "poller"):
+            children.start(role, env | {"METRICS_PORT": str(ports[role])})
         people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
         counter = TopicCounter(kafka)
         counter.start()
@@ -182,7 +195,10 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
         demo.start()
         console.print(
             f"Sandbox org: {creds['instance_url']} (CA {sandbox_dir / 'ca.pem'}); "
-            f"logs in {logs}. Ctrl-C stops everything."
+            f"logs in {logs}. Ctrl-C stops everything.\nMetrics: "
+            + ", ".join(
+                f"{role} http://127.0.0.1:{p}/metrics" for role, p in ports.items()
+            )
         )
         _watch(console, counter, admin, children, duration)
         console.print(

@@ -201,6 +201,7 @@ def serve(
     """Run a sandbox org in the foreground until SIGTERM/SIGINT."""
     org = SandboxOrg(Path(data_dir), host, port, **options).start()
     stop = threading.Event()
+    server = _serve_metrics(org)
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set())
         for sig in (signal.SIGTERM, signal.SIGINT)
@@ -212,9 +213,22 @@ def serve(
         while not stop.wait(0.5):
             pass
     finally:
+        if server is not None:
+            server.stop()
         org.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _serve_metrics(org: SandboxOrg) -> Any:
+    from prometheus_client import REGISTRY
+
+    from engage_sync import metrics
+    from sandbox.metrics import SandboxCollector
+
+    metrics.set_process("sandbox")
+    REGISTRY.register(SandboxCollector(org.state))
+    return metrics.serve("sandbox", lambda: (True, {"url": org.url}))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -101,6 +101,22 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
 
 def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     """Create missing topics, then run the Faust worker until SIGTERM/SIGINT."""
+    from engage_sync import metrics
+
     clients.ensure_topics(kafka, Topics(kafka).all())
     app = create_app(kafka, worker)
-    faust.Worker(app, loglevel=worker.loglevel, quiet=True).execute_from_commandline()
+    metrics.set_process("worker")
+    context = app.engage_context  # type: ignore[attr-defined]
+
+    def health() -> tuple[bool, dict[str, Any]]:
+        # Loading Engage's copy can take minutes: alive, but not yet processing.
+        return True, {"ready": context.ready.is_set()}
+
+    server = metrics.serve("worker", health, kafka, kafka.group("worker"))
+    try:
+        faust.Worker(
+            app, loglevel=worker.loglevel, quiet=True
+        ).execute_from_commandline()
+    finally:
+        if server is not None:
+            server.stop()

@@ -72,6 +72,9 @@ def kafka_env(settings: KafkaSettings) -> dict[str, str]:
         "KAFKA_GROUP_PREFIX": settings.group_prefix,
         "KAFKA_TOPIC_PARTITIONS": str(settings.partitions),
         "KAFKA_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+        # Processes of parallel tests would fight over the default ports; a test
+        # that scrapes /metrics sets its own free port.
+        "METRICS_PORT": "0",
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.kafka.clients import AckingProducer
+from engage_sync import metrics
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -48,6 +49,7 @@ class DeadLetters:
         self.topic = topic
 
     def send(self, origin: Origin, error: BaseException | str, reason: str) -> None:
+        metrics.DEAD_LETTERS.labels(metrics.process(), reason).inc()
         self._producer.produce(
             self.topic,
             value=origin.value,

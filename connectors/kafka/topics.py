@@ -58,6 +58,9 @@ class Topics:
         self.poller_state = TopicSpec(
             f"{p}engage.poller.state", 1, "PollerState", "<kind>:<object>", COMPACT
         )
+        self.api_usage = TopicSpec(
+            f"{p}salesforce.api-usage", 1, "ApiUsage", "<role>:<process id>", COMPACT
+        )
         # The dead-letter topic keeps the original key/value bytes, whatever they are.
         self.dlq = TopicSpec(f"{p}engage.dlq", n, None, "original key")
 
@@ -75,6 +78,7 @@ class Topics:
             self.accounts,
             self.settings,
             self.poller_state,
+            self.api_usage,
             self.dlq,
         ]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from connectors.salesforce import soql
+from connectors.salesforce.budget import Governor, Priority
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import Cursor, CursorStore
 from connectors.salesforce.poller import Describes, RecordPublisher, now_ms, row_values
@@ -20,6 +21,10 @@ PAGE_SIZE = 2000
 
 class BackfillRefused(ValueError):
     """The backfill would sync every record and `--all` was not given."""
+
+
+class BackfillPaused(RuntimeError):
+    """The API budget is short: the backfill stopped cleanly and resumes later."""
 
 
 @dataclass
@@ -45,8 +50,10 @@ class Backfill:
         client: SalesforceClient,
         publisher: RecordPublisher,
         cursors: CursorStore,
+        governor: Governor | None = None,
     ) -> None:
         self.client, self.publisher, self.cursors = client, publisher, cursors
+        self.governor = governor
         self.describes = Describes(client)
 
     def _where(self, obj: ObjectName, crm: CrmSettings, allow_all: bool) -> str | None:
@@ -119,6 +126,15 @@ class Backfill:
                 published += len(rows)
             if on_page:
                 on_page(len(rows))
+            blocked = (
+                self.governor.blocked(Priority.BACKFILL) if self.governor else None
+            )
+            if blocked is not None and page.get("nextRecordsUrl"):
+                # Lowest priority: stop between pages; the cursor is saved up to here.
+                raise BackfillPaused(
+                    f"{obj} backfill paused after {published:,} record(s): "
+                    f"{blocked.detail}; run the same command later to resume"
+                )
         self.cursors.save(replace(cursor, done=True))
         started = cursor.started_ms or now_ms()
         incremental = self.cursors.get("incremental", obj)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import requests
@@ -21,11 +21,15 @@ from connectors.salesforce.errors import (
     classify_response,
     to_exception,
 )
+from engage_sync import metrics
 from engage_sync.settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
 
 COLLECTION_LIMIT = 200
+# A Composite request is one API call and may carry 5 sObject-Collection subrequests.
+COMPOSITE_COLLECTIONS = 5
+COMPOSITE_LIMIT = COLLECTION_LIMIT * COMPOSITE_COLLECTIONS
 
 
 class SalesforceClient:
@@ -43,6 +47,9 @@ class SalesforceClient:
         self._lock = threading.Lock()
         self.calls = 0
         self.api_usage: tuple[int, int] | None = None
+        # Told about every call, so all our processes together stay within budget.
+        self.on_call: Callable[[int], None] | None = None
+        self.process = "engage-sync"
 
     def connect(self) -> SalesforceClient:
         token = self._auth.token()
@@ -100,9 +107,26 @@ class SalesforceClient:
             raise to_exception(classify_exception(exc)) from None
         finally:
             self.calls += 1
+            metrics.API_CALLS.labels(self.process).inc()
+            if self.on_call is not None:
+                self.on_call(1)
             usage = sf.api_usage.get("api-usage")
             if usage is not None:
-                self.api_usage = (int(usage.used), int(usage.total))
+                self._usage(int(usage.used), int(usage.total))
+
+    def _usage(self, used: int, limit: int) -> None:
+        self.api_usage = (used, limit)
+        metrics.API_USED.set(used)
+        metrics.API_LIMIT.set(limit)
+        metrics.API_REMAINING.set(max(0, limit - used))
+
+    def refresh_usage(self) -> tuple[int, int] | None:
+        """Read the org's daily usage from /limits (also refreshed by every answer)."""
+        daily = self.limits().get("DailyApiRequests") or {}
+        if "Max" in daily and "Remaining" in daily:
+            limit = int(daily["Max"])
+            self._usage(limit - int(daily["Remaining"]), limit)
+        return self.api_usage
 
     def describe(self, sobject: str) -> dict[str, Any]:
         return self.request("GET", f"sobjects/{sobject}/describe")  # type: ignore[no-any-return]
@@ -129,6 +153,71 @@ class SalesforceClient:
                 )
             )
         return answer
+
+    def upsert_many(
+        self, sobject: str, external_id_field: str, records: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Upsert <= 1,000 records in ONE call: a Composite of 5 x 200 collections.
+
+        A subrequest refused as a whole for a record-level reason answers each of its
+        records with that error; a transient or fatal one raises for the whole call.
+        """
+        if len(records) > COMPOSITE_LIMIT:
+            raise ValueError(f"at most {COMPOSITE_LIMIT} records per composite call")
+        if len(records) <= COLLECTION_LIMIT:
+            return self.upsert_collection(sobject, external_id_field, records)
+        chunks = [
+            records[i : i + COLLECTION_LIMIT]
+            for i in range(0, len(records), COLLECTION_LIMIT)
+        ]
+        base = f"/services/data/v{self._settings.api_version}"
+        subrequests = [
+            {
+                "method": "PATCH",
+                "url": f"{base}/composite/sobjects/{sobject}/{external_id_field}",
+                "referenceId": f"chunk{n}",
+                "body": {
+                    "allOrNone": False,
+                    "records": [
+                        {"attributes": {"type": sobject}} | dict(r) for r in chunk
+                    ],
+                },
+            }
+            for n, chunk in enumerate(chunks)
+        ]
+        answer = self.request(
+            "POST",
+            "composite",
+            json={"allOrNone": False, "compositeRequest": subrequests},
+        )
+        responses = (
+            answer.get("compositeResponse") if isinstance(answer, dict) else None
+        )
+        if not isinstance(responses, list) or len(responses) != len(chunks):
+            raise to_exception(
+                Problem(
+                    ErrorKind.RETRIABLE,
+                    "BAD_ANSWER",
+                    f"unexpected answer {answer!r:.200}",
+                )
+            )
+        out: list[dict[str, Any]] = []
+        for chunk, sub in zip(chunks, responses, strict=True):
+            status, body = int(sub.get("httpStatusCode") or 0), sub.get("body")
+            if status < 300 and isinstance(body, list) and len(body) == len(chunk):
+                out.extend(body)
+                continue
+            problem = classify_response(status, body)
+            if problem.kind is not ErrorKind.SKIPPABLE:
+                # Redoing the whole composite is safe: every record is an upsert.
+                raise to_exception(problem)
+            error = {
+                "statusCode": problem.code,
+                "message": problem.message,
+                "fields": list(problem.fields),
+            }
+            out.extend({"success": False, "errors": [error]} for _ in chunk)
+        return out
 
     def update_collection(
         self, records: Sequence[dict[str, Any]]

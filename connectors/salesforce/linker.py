@@ -236,25 +236,33 @@ class Linker:
         company = (company or "").strip()
         email = normalize_email(email) or ""
         domain = email.split("@", 1)[1] if "@" in email else ""
-        tries = []
         if company:
-            tries.append(f"Name = {soql.quote(company)}")
-        if domain:
-            tries.append(f"Website LIKE {soql.quote('%' + domain)}")
-        for where in tries:
-            rows = list(
-                self.client.query_all(
-                    soql.select("Account", ["Id"], where=where, limit=1)
-                )
-            )
+            where = f"Name = {soql.quote(company)}"
+            query = soql.select("Account", ["Id"], where=where, limit=1)
+            rows = list(self.client.query_all(query))
             if rows:
                 return str(rows[0]["Id"])
+        if domain:
+            # LIKE also finds notacme.example for acme.example: the host decides.
+            where = f"Website LIKE {soql.quote('%' + domain + '%')}"
+            for row in self.client.query_all(
+                soql.select("Account", ["Id", "Website"], where=where, limit=50)
+            ):
+                if _website_host(row.get("Website")) in (domain, "www." + domain):
+                    return str(row["Id"])
         if company and crm.sync_settings.engage_created_accounts == "create":
             answer = self.client.request(
                 "POST", "sobjects/Account/", json={"Name": company}
             )
             return str(answer["id"])
         return None
+
+
+def _website_host(website: str | None) -> str:
+    """`https://www.acme.example:443/about` -> `www.acme.example`."""
+    text = (website or "").strip().lower()
+    text = text.split("://", 1)[-1]
+    return text.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].rstrip(".")
 
 
 def _duplicate_ids(details: Any) -> list[str]:

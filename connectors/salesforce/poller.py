@@ -13,10 +13,12 @@ from connectors.kafka import clients
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce import soql
+from connectors.salesforce.budget import Governor, Priority
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import Cursor, CursorStore
 from connectors.salesforce.errors import RetriableError, ThrottledError
 from connectors.salesforce.records import query_fields, to_record
+from engage_sync import metrics
 from engage_sync.settings import KafkaSettings
 from streams.rules.evaluate import predicate
 from streams.settings.describe_check import field_types
@@ -148,14 +150,26 @@ def row_values(row: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
 class PollerLoop:
     """Polls every synced object at its interval, following settings changes live."""
 
-    def __init__(self, poller: IncrementalPoller, follower: SettingsFollower) -> None:
-        self.poller, self.follower = poller, follower
+    def __init__(
+        self,
+        poller: IncrementalPoller,
+        follower: SettingsFollower,
+        governor: Governor | None = None,
+    ) -> None:
+        self.poller, self.follower, self.governor = poller, follower, governor
         self.stop_event = threading.Event()
         self.polls = 0
+        self.skipped_for_budget = 0
+        self.last_tick = time.monotonic()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        idle = time.monotonic() - self.last_tick
+        return idle < 600, {"seconds_since_loop": round(idle, 1), "polls": self.polls}
 
     def run(self) -> None:
         due: dict[str, float] = {}
         while not self.stop_event.is_set():
+            self.last_tick = time.monotonic()
             crm = self.follower.settings
             if crm is not None:
                 for obj in crm.synced():
@@ -165,15 +179,29 @@ class PollerLoop:
 
     def _poll(self, obj: ObjectName, crm: CrmSettings) -> float:
         interval = float(crm.objects[obj].poll_interval)
+        blocked = self.governor.blocked(Priority.POLL) if self.governor else None
+        if blocked is not None:
+            # Skipped, not lost: the cursor stays put and the next poll reads it all.
+            self.skipped_for_budget += 1
+            metrics.BUDGET_PAUSES.labels("poller", blocked.reason).inc()
+            log.warning("%s poll skipped: %s", obj, blocked.detail)
+            return interval
         try:
             result = self.poller.poll(obj, crm)
         except ThrottledError as exc:
+            if self.governor is not None:
+                self.governor.limit_exceeded()
             log.warning("%s poll skipped: %s", obj, exc.problem.message)
             return interval
         except RetriableError as exc:
             log.warning("%s poll failed (%s); retrying in 10s", obj, exc.problem.code)
             return min(interval, 10.0)
         self.polls += 1
+        cursor = self.poller.cursors.get("incremental", obj)
+        if cursor is not None:
+            metrics.CURSOR_AGE.labels(obj).set(
+                max(0.0, time.time() - cursor.stamp_ms / 1000)
+            )
         log.info(
             "%s: %d published, %d already seen, %d API call(s)",
             obj,

@@ -19,7 +19,8 @@ from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce import policy
-from connectors.salesforce.client import COLLECTION_LIMIT, SalesforceClient
+from connectors.salesforce.budget import Governor, Priority
+from connectors.salesforce.client import COMPOSITE_LIMIT, SalesforceClient
 from connectors.salesforce.contract import TaskContract
 from connectors.salesforce.errors import (
     ErrorKind,
@@ -29,8 +30,10 @@ from connectors.salesforce.errors import (
     classify_record_error,
 )
 from connectors.salesforce.linker import Linker
+from connectors.salesforce.usage import ClientUsage, UsageLedger
 from connectors.salesforce.writebacks import WriteBacks
-from engage_sync.settings import KafkaSettings, WriterSettings
+from engage_sync import metrics
+from engage_sync.settings import BudgetSettings, KafkaSettings, WriterSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class WriterStats:
     dead_letters: int = 0
     retries: int = 0
     throttled: int = 0
+    budget_pauses: int = 0
+    gave_up: int = 0
     batches: int = 0
     batch_sizes: list[int] = field(default_factory=list)
 
@@ -57,6 +62,7 @@ class Pending:
     origin: Origin
     command: dict[str, Any]
     result: dict[str, Any] | None = None
+    attempts: int = 0
 
 
 class Stopping(Exception):
@@ -84,8 +90,13 @@ class SalesforceWriter:
         client: SalesforceClient,
         on_batch: Callable[[WriterStats], None] | None = None,
         settings_provider: Callable[[], Any] | None = None,
+        budget: BudgetSettings | None = None,
     ) -> None:
         self.kafka, self.settings, self.client = kafka, settings, client
+        self.ledger: UsageLedger | None = None
+        self._usage = ClientUsage(client)
+        self.governor = Governor(budget or BudgetSettings(), self._usage)
+        self.last_tick = time.monotonic()
         self.topics = Topics(kafka)
         self.serde = Serde(kafka.schema_registry_url)
         self.stats = WriterStats()
@@ -100,6 +111,7 @@ class SalesforceWriter:
 
     def start(self) -> None:
         clients.ensure_topics(self.kafka, self.topics.all())
+        self._count_calls("writer")
         self.client.connect()
         self.contract = TaskContract.from_describe(self.client.describe("Task"))
         self._consumer = clients.consumer(
@@ -109,6 +121,24 @@ class SalesforceWriter:
         )
         self._consumer.subscribe([self.topics.commands.name])
 
+    def prepare(self, consumer: Consumer) -> None:
+        """Connect and load the Task contract like `start`, but subscribe to nothing.
+
+        For `engage-sync replay`: it assigns `consumer` itself and calls `process`,
+        which then commits to that consumer's group (the replay group).
+        """
+        self._count_calls("replay")
+        self.client.connect()
+        self.contract = TaskContract.from_describe(self.client.describe("Task"))
+        self._consumer = consumer
+
+    def _count_calls(self, role: str) -> None:
+        """Every call counts against the budget shared by all our processes."""
+        self.client.process = role
+        if self.ledger is None:
+            self.ledger = self._usage.ledger = UsageLedger(self.kafka, role).start()
+            self.client.on_call = self.ledger.add
+
     def run(self) -> None:
         """Process batches until `stop_event` is set; then leave the group cleanly."""
         if self._consumer is None:
@@ -116,6 +146,7 @@ class SalesforceWriter:
         assert self._consumer is not None
         try:
             while not self.stop_event.is_set():
+                self.last_tick = time.monotonic()
                 batch = self._collect()
                 if batch:
                     try:
@@ -128,6 +159,18 @@ class SalesforceWriter:
                         break
         finally:
             self._consumer.close()
+            if self.ledger is not None:
+                self.ledger.stop()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Alive while the loop turns (a budget pause keeps it turning)."""
+        idle = time.monotonic() - self.last_tick
+        ok = idle < max(120.0, 4 * self.settings.max_retry_seconds)
+        return ok, {
+            "seconds_since_loop": round(idle, 1),
+            "budget_paused": self.governor.paused,
+            "batches": self.stats.batches,
+        }
 
     def _collect(self) -> list[Message]:
         assert self._consumer is not None
@@ -151,6 +194,7 @@ class SalesforceWriter:
 
     def process(self, messages: Sequence[Message]) -> None:
         """Write one batch, publish every outcome, then commit its offsets."""
+        started = time.monotonic()
         pending: list[Pending] = []
         for msg in messages:
             origin = Origin(
@@ -185,31 +229,49 @@ class SalesforceWriter:
         for (sobject, ext_field), items in groups.items():
             self._upsert_all(sobject, ext_field, items)
         if links:
-            self._retrying(lambda: self._link(links))
+            self._retrying(lambda: self._link(links), Priority.LINKS)
         if updates:
-            self._retrying(lambda: self._writebacks.apply(updates))
+            self._retrying(lambda: self._writebacks.apply(updates), Priority.LINKS)
         for item in pending:
             self._publish(item)
         self._producer.flush()
         self._commit(messages)
         self.stats.batches += 1
         self.stats.batch_sizes.append(len(messages))
+        metrics.BATCH_SIZE.observe(len(messages))
+        metrics.BATCH_SECONDS.observe(time.monotonic() - started)
         if self._on_batch:
             self._on_batch(self.stats)
 
-    def _retrying(self, work: Callable[[], None]) -> None:
+    def _retrying(self, work: Callable[[], None], priority: Priority) -> None:
         """Run work until it gets through transient trouble; it must be safe to redo."""
         backoff = Backoff(cap=self.settings.max_retry_seconds)
         while True:
+            self._acquire(priority)
             try:
                 work()
                 return
             except ThrottledError as exc:
-                self.stats.throttled += 1
-                self._wait(max(5.0, backoff.next()), exc.problem)
+                self._throttled(exc.problem)
             except RetriableError as exc:
-                self.stats.retries += 1
-                self._wait(backoff.next(), exc.problem)
+                self._retry_wait(backoff, exc.problem)
+
+    def _acquire(self, priority: Priority) -> None:
+        pauses = self.governor.pauses
+        self.governor.acquire(priority, lambda s: self._wait(s, None))
+        self.stats.budget_pauses += self.governor.pauses - pauses
+
+    def _throttled(self, problem: Problem) -> None:
+        # The org's limit (or the concurrent-request limit) is spent: the governor
+        # holds every call until a probe gets through; no busy loop, nothing skipped.
+        self.stats.throttled += 1
+        metrics.RETRIES.labels(problem.code).inc()
+        self.governor.limit_exceeded()
+
+    def _retry_wait(self, backoff: Backoff, problem: Problem | None) -> None:
+        self.stats.retries += 1
+        metrics.RETRIES.labels(problem.code if problem else "record").inc()
+        self._wait(backoff.next(), problem)
 
     def _link(self, items: list[Pending]) -> None:
         # CREATE goes through matching too: Engage never creates without re-matching.
@@ -226,6 +288,10 @@ class SalesforceWriter:
                 "candidates": list(outcome.candidates),
             }
             if not outcome.success:
+                if outcome.status.isupper():  # Salesforce's code, not our own reason
+                    metrics.REJECTED.labels(
+                        outcome.sobject or cmd["sobject"], outcome.status
+                    ).inc()
                 self._dead_letter(
                     item.origin, f"{outcome.status}: {outcome.message}", outcome.status
                 )
@@ -235,10 +301,15 @@ class SalesforceWriter:
         by_key: dict[str, list[Pending]] = defaultdict(list)
         for item in items:
             by_key[str(item.command["fields"][ext_field])].append(item)
-        todo = [group[-1] for group in by_key.values()]
-        for start in range(0, len(todo), COLLECTION_LIMIT):
+        # Siblings of one parent side by side: Salesforce locks the parent for each
+        # child insert, and one request serializes them instead of racing for it.
+        todo = sorted(
+            (group[-1] for group in by_key.values()),
+            key=lambda i: str(i.command["fields"].get("WhoId") or ""),
+        )
+        for start in range(0, len(todo), COMPOSITE_LIMIT):
             self._upsert_chunk(
-                sobject, ext_field, todo[start : start + COLLECTION_LIMIT]
+                sobject, ext_field, todo[start : start + COMPOSITE_LIMIT]
             )
         for group in by_key.values():
             for twin in group[:-1]:
@@ -247,6 +318,7 @@ class SalesforceWriter:
                 }
 
     def _upsert_chunk(self, sobject: str, ext_field: str, chunk: list[Pending]) -> None:
+        """Upsert up to 1,000 records in one Composite call; redo only what failed."""
         assert self.contract is not None
         bodies = {
             id(item): self.contract.prepare(item.command["fields"]) for item in chunk
@@ -254,28 +326,24 @@ class SalesforceWriter:
         backoff = Backoff(cap=self.settings.max_retry_seconds)
         todo = list(chunk)
         while todo:
+            self._acquire(Priority.TASKS)
             try:
-                answers = self.client.upsert_collection(
+                answers = self.client.upsert_many(
                     sobject, ext_field, [bodies[id(item)] for item in todo]
                 )
             except ThrottledError as exc:
-                self.stats.throttled += 1
-                self._wait(max(5.0, backoff.next()), exc.problem)
+                self._throttled(exc.problem)
                 continue
             except RetriableError as exc:
-                self.stats.retries += 1
-                self._wait(backoff.next(), exc.problem)
+                self._retry_wait(backoff, exc.problem)
                 continue
             retry: list[Pending] = []
+            transient: Problem | None = None
             for item, answer in zip(todo, answers, strict=True):
                 if answer.get("success"):
                     item.result = _result(
-                        item.command,
-                        True,
-                        "OK",
-                        None,
-                        answer.get("id"),
-                        answer.get("created"),
+                        item.command, True, "OK", None,
+                        answer.get("id"), answer.get("created"),
                     )
                     continue
                 problem = classify_record_error((answer.get("errors") or [{}])[0])
@@ -287,28 +355,42 @@ class SalesforceWriter:
                     }
                     retry.append(item)
                 elif problem.kind in (ErrorKind.RETRIABLE, ErrorKind.THROTTLED):
+                    item.attempts += 1
+                    if item.attempts >= self.settings.max_record_attempts:
+                        self._give_up(item, problem)
+                        continue
+                    transient = problem
                     retry.append(item)
                 else:
-                    item.result = _result(
-                        item.command,
-                        False,
-                        problem.code,
-                        problem.message,
-                        fields=problem.fields,
-                    )
-                    self._dead_letter(
-                        item.origin, f"{problem.code}: {problem.message}", problem.code
-                    )
-            if retry and any(
-                not self.contract.is_create_only_refusal(
-                    classify_record_error((a.get("errors") or [{}])[0])
-                )
-                for i, a in zip(todo, answers, strict=True)
-                if i in retry
-            ):
-                self.stats.retries += 1
-                self._wait(backoff.next(), None)
+                    self._reject(item, problem)
+            if transient is not None:
+                # One jittered wait for the whole remainder, then one request: retried
+                # siblings never race each other for their parent's lock.
+                self._retry_wait(backoff, transient)
             todo = retry
+
+    def _reject(self, item: Pending, problem: Problem) -> None:
+        """Salesforce will not save this record as sent: report it, never force it."""
+        item.result = _result(
+            item.command, False, problem.code, problem.message, fields=problem.fields
+        )
+        metrics.REJECTED.labels(item.command["sobject"], problem.code).inc()
+        self._dead_letter(
+            item.origin, f"{problem.code}: {problem.message}", problem.code
+        )
+
+    def _give_up(self, item: Pending, problem: Problem) -> None:
+        """Still failing transiently after many tries: dead letter (resubmittable)."""
+        self.stats.gave_up += 1
+        item.result = _result(
+            item.command, False, "RETRIES_EXHAUSTED",
+            f"{problem.code} after {item.attempts} attempts: {problem.message}",
+        )
+        self._dead_letter(
+            item.origin,
+            f"{problem.code} after {item.attempts} attempts: {problem.message}",
+            "retries-exhausted",
+        )
 
     def _wait(self, seconds: float, problem: Problem | None) -> None:
         """Back off without leaving the group: pause fetching and keep polling."""
@@ -346,6 +428,9 @@ class SalesforceWriter:
         if result["success"]:
             self.stats.written += 1
             self.stats.created += bool(result.get("created"))
+            metrics.RECORDS_WRITTEN.labels(result["object"], result["operation"]).inc()
+            if result["object"] == "Task":
+                metrics.TASKS_WRITTEN.inc()
         else:
             self.stats.failed += 1
         self._producer.produce(

@@ -22,25 +22,52 @@ def _connected() -> tuple[KafkaSettings, object]:
     return kafka, SalesforceClient(load(SalesforceSettings)).connect()
 
 
+def _governor(kafka: KafkaSettings, client: object, role: str) -> object:
+    """Count this process's calls with everyone's and spend them by priority."""
+    from connectors.salesforce.budget import Governor
+    from connectors.salesforce.usage import ClientUsage, UsageLedger
+    from engage_sync.settings import BudgetSettings
+
+    ledger = UsageLedger(kafka, role).start()
+    client.process = role  # type: ignore[attr-defined]
+    client.on_call = ledger.add  # type: ignore[attr-defined]
+    return Governor(load(BudgetSettings), ClientUsage(client, ledger))  # type: ignore[arg-type]
+
+
 def poller() -> None:
     """Poll Salesforce for changed Leads, Contacts and Accounts while sync is on."""
     from connectors.salesforce.cursor import CursorStore
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.poller import IncrementalPoller, PollerLoop
+    from engage_sync import metrics
+    from engage_sync.settings import MetricsSettings
     from streams.settings.topic import SettingsFollower
 
+    metrics_settings = load(MetricsSettings)
+    server = None
     try:
         kafka, client = _connected()
+        metrics.set_process("poller")
+        governor = _governor(kafka, client, "poller")
         cursors = CursorStore(kafka).load()
         follower = SettingsFollower(kafka).start_and_load()
-        loop = PollerLoop(IncrementalPoller(kafka, client, cursors), follower)  # type: ignore[arg-type]
+        loop = PollerLoop(
+            IncrementalPoller(kafka, client, cursors),  # type: ignore[arg-type]
+            follower,
+            governor,  # type: ignore[arg-type]
+        )
+        server = metrics.serve("poller", loop.health, settings=metrics_settings)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: loop.stop_event.set())
         loop.run()
         follower.stop()
+        governor.usage.ledger.stop()  # type: ignore[attr-defined]
     except SalesforceError as exc:
         typer.echo(f"engage-sync: poller stopped: {exc.problem.message}", err=True)
         raise typer.Exit(3) from None
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def poll_history(
@@ -55,7 +82,11 @@ def poll_history(
     """Poll Historical Data: backfill records that match the sync rules (resumable)."""
     from rich.progress import Progress
 
-    from connectors.salesforce.backfill import Backfill, BackfillRefused
+    from connectors.salesforce.backfill import (
+        Backfill,
+        BackfillPaused,
+        BackfillRefused,
+    )
     from connectors.salesforce.cursor import CursorStore
     from connectors.salesforce.poller import RecordPublisher
     from streams.settings.topic import current
@@ -72,7 +103,13 @@ def poll_history(
         )
         raise typer.Exit(1)
     crm = found[0]
-    job = Backfill(client, RecordPublisher(kafka), CursorStore(kafka).load())  # type: ignore[arg-type]
+    governor = _governor(kafka, client, "backfill")
+    job = Backfill(
+        client,  # type: ignore[arg-type]
+        RecordPublisher(kafka),
+        CursorStore(kafka).load(),
+        governor,  # type: ignore[arg-type]
+    )
     try:
         plan = job.plan(obj, crm, all_records)
     except BackfillRefused as exc:
@@ -84,11 +121,17 @@ def poll_history(
     )
     if dry_run:
         return
-    with Progress() as progress:
-        task = progress.add_task(f"{obj} backfill", total=max(plan.matching, 1))
-        done = job.run(
-            obj, crm, all_records, on_page=lambda n: progress.advance(task, n)
-        )
+    try:
+        with Progress() as progress:
+            task = progress.add_task(f"{obj} backfill", total=max(plan.matching, 1))
+            done = job.run(
+                obj, crm, all_records, on_page=lambda n: progress.advance(task, n)
+            )
+    except BackfillPaused as exc:
+        typer.echo(f"engage-sync: {exc}", err=True)
+        raise typer.Exit(4) from None
+    finally:
+        governor.usage.ledger.stop()  # type: ignore[attr-defined]
     typer.echo(
         f"published {done.published:,} {obj} record(s) "
         f"with {done.api_calls} API call(s)"

@@ -14,6 +14,7 @@ from connectors.kafka.clients import AckingProducer
 from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
+from engage_sync import metrics
 from streams.activity.formatting import call_to_task, email_to_task
 from streams.activity.models import TASK_EXTERNAL_ID_FIELD, FormattedTask
 from streams.activity.validation import InvalidEvent, validate
@@ -95,6 +96,7 @@ class ActivityProcessor:
 
     def handle_one(self, origin: Origin) -> None:
         self.stats.events_in += 1
+        metrics.EVENTS_IN.labels(metrics.process(), origin.topic).inc()
         schema = self._inputs[origin.topic]
         try:
             event = self.serde.decode(schema, origin.value)
@@ -231,6 +233,7 @@ class ActivityProcessor:
             key,
         )
         self.stats.commands_out += 1
+        metrics.COMMANDS_OUT.labels(metrics.process()).inc()
 
     def _park(
         self, event: dict[str, Any], schema: str, source_topic: str, reason: str

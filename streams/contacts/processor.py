@@ -13,6 +13,7 @@ from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
+from engage_sync import metrics
 from engage_sync.settings import KafkaSettings
 from streams.contacts.mapping import apply_salesforce, changed, to_engage_value
 from streams.contacts.models import EngageContact
@@ -113,6 +114,7 @@ class ContactsProcessor:
         decoded: list[tuple[dict[str, Any], CrmSettings | None]] = []
         for origin in batch:
             self.stats.records_in += 1
+            metrics.EVENTS_IN.labels(metrics.process(), origin.topic).inc()
             try:
                 record = self.serde.decode("SalesforceRecord", origin.value)
             except DecodeError as exc:

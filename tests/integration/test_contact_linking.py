@@ -5,14 +5,17 @@
 from __future__ import annotations
 
 import random
+import urllib.request
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.kafka.clients import AckingProducer
+from connectors.kafka.embedded import free_port
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -262,7 +265,8 @@ def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
     ]
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
-    processes.start("writer", env)
+    metrics_port = free_port()
+    processes.start("writer", env | {"METRICS_PORT": str(metrics_port)})
     _publish(
         kafka_settings,
         Topics(kafka_settings).contact_actions.name,
@@ -282,6 +286,17 @@ def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
         in r.headers["__connect.errors.exception.message"]
         for r in dead
     )
+    scraped = urllib.request.urlopen(
+        f"http://127.0.0.1:{metrics_port}/metrics", timeout=5
+    ).read().decode()
+    rejected = [
+        s.value
+        for family in text_string_to_metric_families(scraped)
+        for s in family.samples
+        if s.name == "engage_sync_salesforce_rejected_total"
+        and s.labels == {"object": "Lead", "code": "FIELD_CUSTOM_VALIDATION_EXCEPTION"}
+    ]
+    assert rejected == [10.0]
     copy = wait_until(
         lambda: (
             (c := engage_copy(kafka_settings))
@@ -321,7 +336,14 @@ def test_ambiguous_matches_converted_leads_and_account_association(
     converted_contact = next(
         r["ConvertedContactId"] for r in admin.records("Lead") if r["Id"] == converted
     )
-    (acme,) = admin.put_records("Account", [{"Name": "Acme Corp", "Website": "https://acme.example"}])["ids"]
+    # A decoy whose website merely ends with the domain must not be chosen.
+    _decoy, acme = admin.put_records(
+        "Account",
+        [
+            {"Name": "Not Acme", "Website": "https://notacme.example"},
+            {"Name": "Acme Corp", "Website": "https://www.acme.example/about"},
+        ],
+    )["ids"]
     # Leads first: the converted Lead would win if it were not skipped.
     _settings(kafka_settings, "create_contact", "  match_order: [Lead, Contact]")
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)

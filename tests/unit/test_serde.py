@@ -204,6 +204,11 @@ def _sample(name: str) -> dict[str, Any]:
             "done": False,
             "updated_at": WRITTEN_AT,
         },
+        "ApiUsage": {
+            "process": "writer",
+            "hours": {"2026-11-27T18": 1200, "2026-11-27T19": 3},
+            "updated_at": WRITTEN_AT,
+        },
     }
     return samples[name]
 

@@ -174,7 +174,7 @@ def test_require_bootstrap_without_servers_says_how_to_set_them(
 
 OUT_OF_RANGE = {
     "no partitions": (KafkaSettings, "KAFKA_TOPIC_PARTITIONS", "0"),
-    "batch above the collection limit": (WriterSettings, "WRITER_BATCH_SIZE", "201"),
+    "batch above the composite limit": (WriterSettings, "WRITER_BATCH_SIZE", "1001"),
     "not a number": (WorkerSettings, "WORKER_BATCH_SIZE", "lots"),
     "port out of range": (SandboxSettings, "SANDBOX_PORT", "70000"),
 }
