@@ -35,6 +35,25 @@ def _tasks(admin: SandboxAdmin) -> int:
 WARM_UP = 500
 
 
+def publish(ns: Any, people: list[str], count: int, tag: str) -> None:
+    serde, producer, topic = Serde(), AckingProducer(ns), Topics(ns).calls.name
+    for ev in pipeline.calls(people, count, tag):
+        producer.produce(
+            topic,
+            serde.encode("CallLogged", ev),
+            ev["contact"]["engage_contact_id"].encode(),
+        )
+    producer.flush()
+
+
+def warm_up(ns: Any, admin: SandboxAdmin, people: list[str]) -> None:
+    """Past group joins and first copies of contacts: the first activity of a contact
+    Engage has not copied yet also asks for its copy (one read per batch)."""
+    target = _tasks(admin) + WARM_UP
+    publish(ns, people, WARM_UP, f"warm{time.monotonic_ns()}")
+    _settle(admin, target)
+
+
 def _settle(admin: SandboxAdmin, tasks: int, quiet: float = 2.0) -> None:
     """Until `tasks` exist and the org saw no API call for `quiet` seconds."""
     deadline = time.monotonic() + 300
@@ -75,27 +94,11 @@ def run(
         calls_at_start = admin.api_calls()
         while admin.api_calls() <= calls_at_start and time.monotonic() < deadline:
             time.sleep(0.2)  # the writer's start-up describe
-        serde, producer = Serde(), AckingProducer(ns)
-        topic = Topics(ns).calls.name
-
-        def publish(count: int, tag: str) -> None:
-            for ev in pipeline.calls(people, count, tag):
-                producer.produce(
-                    topic,
-                    serde.encode("CallLogged", ev),
-                    ev["contact"]["engage_contact_id"].encode(),
-                )
-            producer.flush()
-
-        # Warm-up: the first activity of a contact Engage has not copied yet also
-        # asks for its copy (one read per batch); steady state is past that.
-        warm = _tasks(admin) + WARM_UP
-        publish(WARM_UP, f"warm{time.monotonic_ns()}")
-        _settle(admin, warm)
+        warm_up(ns, admin, people)
         admin.set_faults(faults or {})
         before_calls, before_tasks = admin.api_calls(), _tasks(admin)
         started = time.monotonic()
-        publish(n, f"eco{time.monotonic_ns()}")
+        publish(ns, people, n, f"eco{time.monotonic_ns()}")
         deadline = time.monotonic() + 900
         samples: list[tuple[int, int]] = []  # (Tasks written, API calls) over time
         while not samples or samples[-1][0] < n:

@@ -59,6 +59,7 @@ def main() -> None:
                 pipe = pipeline.Pipeline(ns2, org, Path(tmp)).start()
                 try:
                     print("pipeline: latency …", flush=True)
+                    economy.warm_up(ns2, admin, people)
                     lat = pipeline.latency(ns2, admin, people, rate=100, seconds=20)
                 finally:
                     pipe.stop()

@@ -76,7 +76,7 @@ def writer() -> None:
     """Run the Salesforce writer (commands -> Salesforce, results -> Kafka)."""
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.errors import SalesforceError
-    from connectors.salesforce.writer import SalesforceWriter
+    from connectors.salesforce.writer import SalesforceWriter, Stopping
     from engage_sync import metrics
     from streams.settings.topic import SettingsFollower
 
@@ -102,6 +102,8 @@ def writer() -> None:
         sink.start()
         follower.start_and_load()
         sink.run()
+    except Stopping:
+        pass  # SIGTERM while waiting for Salesforce at start: nothing to redo
     except SalesforceError as exc:
         _fail(f"writer stopped: {exc.problem.message}", 3)
     finally:

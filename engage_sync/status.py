@@ -47,9 +47,10 @@ class TopicCounter(threading.Thread):
         try:
             while not self.stop_event.is_set():
                 for msg in self._consumer.consume(1000, 0.3):
-                    if msg.error():
+                    topic = msg.topic()  # None only on error events
+                    if msg.error() or topic is None:
                         continue
-                    self._count(msg.topic(), msg.value())
+                    self._count(topic, msg.value())
         finally:
             self._consumer.close()
 

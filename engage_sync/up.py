@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
                 f"{role} http://127.0.0.1:{p}/metrics" for role, p in ports.items()
             )
         )
-        _watch(console, counter, admin, children, duration)
+        _watch(console, counter, admin, children, duration, ports["writer"])
         console.print(
             "stopping: demo traffic, then worker and writer, then the sandbox…"
         )
@@ -219,12 +220,23 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
     console.print("stopped: every child process has exited")
 
 
+def _budget_state(port: int) -> str:
+    """`ok`, or `paused (reason)`, from the writer's /healthz."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+            paused = json.loads(r.read()).get("budget_paused")
+    except (OSError, ValueError):
+        return "?"
+    return f"paused ({paused})" if paused else "ok"
+
+
 def _watch(
     console: Console,
     counter: TopicCounter,
     admin: object,
     children: Children,
     duration: float | None,
+    writer_port: int | None = None,
 ) -> None:
     started = time.monotonic()
     snapshot: dict[str, object] = {}
@@ -243,6 +255,8 @@ def _watch(
                     snapshot["Salesforce API calls used"] = admin.stats()["api_calls"]  # type: ignore[attr-defined]
                 except Exception:
                     snapshot["Salesforce API calls used"] = "?"
+                if writer_port is not None:
+                    snapshot["writer API budget"] = _budget_state(writer_port)
                 elapsed = time.monotonic() - started
                 live.update(_table(snapshot, f"engage-sync up — {elapsed:,.0f}s"))
                 time.sleep(0.5)

@@ -48,6 +48,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     from streams.contacts import agents as contact_agents
     from streams.contacts.actions import ContactActions
     from streams.settings.topic import SettingsFollower
+    from streams.users.agents import register as register_user_checks
     from streams.users.directory import UserDirectory
 
     bootstrap = kafka.require_bootstrap()
@@ -77,9 +78,9 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     contacts = contact_agents.build(kafka, follower)
     users = UserDirectory(kafka, lambda: follower.settings)
     context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
-    activity = register_activity(
-        app, topics, Serde(kafka.schema_registry_url), producer, worker, context
-    )
+    serde = Serde(kafka.schema_registry_url)
+    activity = register_activity(app, topics, serde, producer, worker, context)
+    register_user_checks(app, topics, serde, producer, worker)
     actions = ContactActions(
         contacts, release=activity.release, link_lock=context.link_lock
     )

@@ -104,3 +104,40 @@ def email_event(**overrides: Any) -> dict[str, Any]:
         "link_text": None,
         "body": None,
     } | overrides
+
+
+CALL_RESULTS = (
+    "CONNECTED_DIRECT_LINE",
+    "CONNECTED_SWITCHBOARD",
+    "REFERRED_TO_COLLEAGUE",
+    "LEFT_MESSAGE",
+    "NO_ANSWER",
+    "WRONG_NUMBER",
+    "GATEKEEPER_BLOCKED",
+)
+EMAIL_TYPES = (
+    "SENT",
+    "OPENED",
+    "FAILED",
+    "UNSUBSCRIBED",
+    "CONTENT_VIEWED",
+    "CONTENT_DOWNLOADED",
+    "LINK_CLICKED",
+    "REPLIED",
+)
+
+
+def seed_people(admin: Any, n: int = 50) -> list[str]:
+    """Ids of n Contacts and n Leads put into the sandbox org (no rules, no faults)."""
+    admin.put_records(
+        "Contact",
+        [{"LastName": f"Person{i}", "Email": f"c{i}@example.org"} for i in range(n)],
+    )
+    admin.put_records(
+        "Lead",
+        [
+            {"LastName": f"Lead{i}", "Company": f"Co {i}", "Email": f"l{i}@example.org"}
+            for i in range(n)
+        ],
+    )
+    return [r["Id"] for r in admin.records("Contact") + admin.records("Lead")]

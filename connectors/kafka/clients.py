@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer as _Consumer
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -15,6 +15,9 @@ from connectors.kafka.topics import TopicSpec
 from engage_sync.settings import ConfigError, KafkaSettings
 
 log = logging.getLogger(__name__)
+
+# Header list as confluent-kafka's stub types it (values may also be str or None).
+_KafkaHeaders = list[tuple[str, str | bytes | None]]
 
 
 def _base(settings: KafkaSettings) -> dict[str, Any]:
@@ -123,7 +126,8 @@ class AckingProducer:
                     topic,
                     value=value,
                     key=key,
-                    headers=headers,
+                    # list is invariant, but produce only reads the headers.
+                    headers=cast("_KafkaHeaders | None", headers),
                     timestamp=timestamp_ms,
                     on_delivery=self._on_delivery,
                 )

@@ -213,6 +213,8 @@ class SchemaRegistryAdapter:
 
     def writer_schema(self, schema_id: int) -> Any:
         found = self._client.get_schema(schema_id)
+        if found.schema_str is None:  # typed optional; a registered schema has text
+            raise ValueError(f"schema id {schema_id} has no schema text")
         return parse_schema(json.loads(found.schema_str))
 
 

@@ -84,11 +84,11 @@ def latest_values(
     latest: dict[bytes, bytes] = {}
 
     def keep(msg: Message) -> None:
-        key = msg.key() or b""
-        if msg.value() is None:
+        key, value = msg.key() or b"", msg.value()
+        if value is None:
             latest.pop(key, None)
         else:
-            latest[key] = msg.value()
+            latest[key] = value
 
     read_to_end(settings, topic, keep, timeout)
     return latest

@@ -6,12 +6,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from connectors.salesforce import soql
 from connectors.salesforce.budget import Governor, Priority
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import Cursor, CursorStore
-from connectors.salesforce.poller import Describes, RecordPublisher, now_ms, row_values
+from connectors.salesforce.poller import Describes, RecordPublisher, now_ms
 from connectors.salesforce.records import query_fields, to_record
 from streams.rules.evaluate import predicate
 from streams.settings.models import CrmSettings, ObjectName
@@ -107,15 +108,11 @@ class Backfill:
         published = 0
         for page in self.client.query_pages(query):
             rows = page.get("records", [])
+            last: dict[str, Any] | None = None
             for row in rows:
-                values = row_values(row, wanted)
-                self.publisher.publish(
-                    to_record(
-                        obj, row, wanted, in_scope(values), "history"
-                    )
-                )
-            if rows:
-                last = to_record(obj, rows[-1], wanted, True, "history")
+                last = to_record(obj, row, wanted, in_scope, "history")
+                self.publisher.publish(last)
+            if last is not None:
                 self.publisher.flush()
                 cursor = cursor.advanced(
                     int(last["system_modstamp"].timestamp() * 1000),

@@ -142,7 +142,7 @@ class Linker:
         return out
 
     @staticmethod
-    def _best(found: list[Candidate], order: list[str]) -> Outcome:
+    def _best(found: list[Candidate], order: Sequence[str]) -> Outcome:
         """The search order decides between objects; recency decides within one."""
         rank = {obj: i for i, obj in enumerate(order)}
         unique = list({c.id: c for c in found}.values())

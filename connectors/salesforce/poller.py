@@ -118,7 +118,7 @@ class IncrementalPoller:
                 obj,
                 row,
                 wanted,
-                in_scope(row_values(row, wanted)),
+                in_scope,
                 "incremental",
             )
             row_ms = int(record["system_modstamp"].timestamp() * 1000)
@@ -139,12 +139,6 @@ class IncrementalPoller:
         self.cursors.save(cursor.advanced(stamp_ms, last_id, keep))
         result.api_calls = self.client.calls - calls_before
         return result
-
-
-def row_values(row: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
-    from connectors.salesforce.records import flatten
-
-    return flatten(row, wanted)
 
 
 class PollerLoop:

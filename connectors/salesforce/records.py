@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,9 +75,16 @@ def flatten(row: Mapping[str, Any], wanted: list[str]) -> dict[str, Any]:
 
 
 def to_record(
-    obj: str, row: Mapping[str, Any], wanted: list[str], in_scope: bool, kind: str
+    obj: str,
+    row: Mapping[str, Any],
+    wanted: list[str],
+    in_scope: bool | Callable[[dict[str, Any]], bool],
+    kind: str,
 ) -> dict[str, Any]:
+    """A `SalesforceRecord`; `in_scope` may be the sync rules' predicate on the row."""
     values = flatten(row, wanted)
+    if callable(in_scope):
+        in_scope = in_scope(values)
     stamp = parse_datetime(values["SystemModstamp"])
     modified = parse_datetime(values.get("LastModifiedDate")) or stamp
     return {

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
@@ -18,7 +15,8 @@ from connectors.kafka import clients
 from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
-from connectors.salesforce import policy
+from connectors.kafka.window import where
+from connectors.salesforce import outcomes, policy
 from connectors.salesforce.budget import Governor, Priority
 from connectors.salesforce.client import COMPOSITE_LIMIT, SalesforceClient
 from connectors.salesforce.contract import TaskContract
@@ -30,54 +28,14 @@ from connectors.salesforce.errors import (
     classify_record_error,
 )
 from connectors.salesforce.linker import Linker
+from connectors.salesforce.outcomes import Pending, WriterStats
+from connectors.salesforce.pacing import Pacer, Stopping
 from connectors.salesforce.usage import ClientUsage, UsageLedger
 from connectors.salesforce.writebacks import WriteBacks
 from engage_sync import metrics
 from engage_sync.settings import BudgetSettings, KafkaSettings, WriterSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class WriterStats:
-    """Counters an operator (and `up`'s status line) cares about."""
-
-    commands: int = 0
-    written: int = 0
-    created: int = 0
-    failed: int = 0
-    dead_letters: int = 0
-    retries: int = 0
-    throttled: int = 0
-    budget_pauses: int = 0
-    gave_up: int = 0
-    batches: int = 0
-    batch_sizes: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Pending:
-    """One decoded command waiting for Salesforce's answer."""
-
-    origin: Origin
-    command: dict[str, Any]
-    result: dict[str, Any] | None = None
-    attempts: int = 0
-
-
-class Stopping(Exception):
-    """SIGTERM during a retry wait: leave without committing (the batch is redone)."""
-
-
-class Backoff:
-    """Exponential backoff with full jitter and a cap."""
-
-    def __init__(self, base: float = 0.2, cap: float = 30.0) -> None:
-        self.base, self.cap, self.attempt = base, cap, 0
-
-    def next(self) -> float:
-        self.attempt += 1
-        return random.uniform(0, min(self.cap, self.base * 2**self.attempt))  # noqa: S311
 
 
 class SalesforceWriter:
@@ -101,6 +59,10 @@ class SalesforceWriter:
         self.serde = Serde(kafka.schema_registry_url)
         self.stats = WriterStats()
         self.stop_event = threading.Event()
+        self.pace = Pacer(
+            self.governor, self.stats, self.stop_event,
+            settings.max_retry_seconds, lambda: self._consumer,
+        )
         self._on_batch = on_batch
         self._consumer: Consumer | None = None
         self._producer = clients.AckingProducer(kafka)
@@ -112,8 +74,7 @@ class SalesforceWriter:
     def start(self) -> None:
         clients.ensure_topics(self.kafka, self.topics.all())
         self._count_calls("writer")
-        self.client.connect()
-        self.contract = TaskContract.from_describe(self.client.describe("Task"))
+        self.pace.startup(self._read_contract)
         self._consumer = clients.consumer(
             self.kafka,
             self.kafka.group("writer"),
@@ -128,9 +89,12 @@ class SalesforceWriter:
         which then commits to that consumer's group (the replay group).
         """
         self._count_calls("replay")
+        self.pace.startup(self._read_contract)
+        self._consumer = consumer
+
+    def _read_contract(self) -> None:
         self.client.connect()
         self.contract = TaskContract.from_describe(self.client.describe("Task"))
-        self._consumer = consumer
 
     def _count_calls(self, role: str) -> None:
         """Every call counts against the budget shared by all our processes."""
@@ -197,14 +161,7 @@ class SalesforceWriter:
         started = time.monotonic()
         pending: list[Pending] = []
         for msg in messages:
-            origin = Origin(
-                msg.topic(),
-                msg.partition(),
-                msg.offset(),
-                msg.key(),
-                msg.value(),
-                msg.timestamp()[1],
-            )
+            origin = Origin(*where(msg), msg.key(), msg.value(), msg.timestamp()[1])
             try:
                 command = self.serde.decode("SalesforceCommand", msg.value())
                 policy.check(command)
@@ -214,7 +171,9 @@ class SalesforceWriter:
             except policy.PolicyRefusal as exc:
                 self._dead_letter(origin, exc, "policy-refused")
                 item = Pending(origin, command)
-                item.result = _result(command, False, "policy-refused", str(exc))
+                item.result = outcomes.result(
+                    command, False, "policy-refused", str(exc)
+                )
                 self._publish(item)
                 continue
             pending.append(Pending(origin, command))
@@ -229,9 +188,9 @@ class SalesforceWriter:
         for (sobject, ext_field), items in groups.items():
             self._upsert_all(sobject, ext_field, items)
         if links:
-            self._retrying(lambda: self._link(links), Priority.LINKS)
+            self.pace.retrying(lambda: self._link(links), Priority.LINKS)
         if updates:
-            self._retrying(lambda: self._writebacks.apply(updates), Priority.LINKS)
+            self.pace.retrying(lambda: self._writebacks.apply(updates), Priority.LINKS)
         for item in pending:
             self._publish(item)
         self._producer.flush()
@@ -243,48 +202,18 @@ class SalesforceWriter:
         if self._on_batch:
             self._on_batch(self.stats)
 
-    def _retrying(self, work: Callable[[], None], priority: Priority) -> None:
-        """Run work until it gets through transient trouble; it must be safe to redo."""
-        backoff = Backoff(cap=self.settings.max_retry_seconds)
-        while True:
-            self._acquire(priority)
-            try:
-                work()
-                return
-            except ThrottledError as exc:
-                self._throttled(exc.problem)
-            except RetriableError as exc:
-                self._retry_wait(backoff, exc.problem)
-
-    def _acquire(self, priority: Priority) -> None:
-        pauses = self.governor.pauses
-        self.governor.acquire(priority, lambda s: self._wait(s, None))
-        self.stats.budget_pauses += self.governor.pauses - pauses
-
-    def _throttled(self, problem: Problem) -> None:
-        # The org's limit (or the concurrent-request limit) is spent: the governor
-        # holds every call until a probe gets through; no busy loop, nothing skipped.
-        self.stats.throttled += 1
-        metrics.RETRIES.labels(problem.code).inc()
-        self.governor.limit_exceeded()
-
-    def _retry_wait(self, backoff: Backoff, problem: Problem | None) -> None:
-        self.stats.retries += 1
-        metrics.RETRIES.labels(problem.code if problem else "record").inc()
-        self._wait(backoff.next(), problem)
-
     def _link(self, items: list[Pending]) -> None:
         # CREATE goes through matching too: Engage never creates without re-matching.
-        outcomes = self._linker.link([i.command for i in items])
-        for item, outcome in zip(items, outcomes, strict=True):
+        found = self._linker.link([i.command for i in items])
+        for item, outcome in zip(items, found, strict=True):
             cmd = item.command
-            item.result = _result(
+            item.result = outcomes.result(
                 cmd, outcome.success, outcome.status, outcome.message,
                 outcome.salesforce_id, outcome.status == "CREATED", outcome.fields,
             ) | {
                 "object": outcome.sobject or cmd["sobject"],
                 "engage_contact_id": cmd.get("engage_contact_id"),
-                "record": _avro_values(outcome.record or {}),
+                "record": outcomes.avro_values(outcome.record or {}),
                 "candidates": list(outcome.candidates),
             }
             if not outcome.success:
@@ -323,25 +252,29 @@ class SalesforceWriter:
         bodies = {
             id(item): self.contract.prepare(item.command["fields"]) for item in chunk
         }
-        backoff = Backoff(cap=self.settings.max_retry_seconds)
+        backoff = self.pace.backoff()
         todo = list(chunk)
         while todo:
-            self._acquire(Priority.TASKS)
+            self.pace.acquire(Priority.TASKS)
             try:
                 answers = self.client.upsert_many(
                     sobject, ext_field, [bodies[id(item)] for item in todo]
                 )
             except ThrottledError as exc:
-                self._throttled(exc.problem)
+                self.pace.throttled(exc.problem)
                 continue
             except RetriableError as exc:
-                self._retry_wait(backoff, exc.problem)
+                self.pace.retry_wait(backoff, exc.problem)
                 continue
             retry: list[Pending] = []
             transient: Problem | None = None
+            if any(a.get("success") for a in answers):
+                # Progress: the org is fine, only some rows were locked. Start the
+                # backoff over instead of compounding waits across the whole chunk.
+                backoff = self.pace.backoff()
             for item, answer in zip(todo, answers, strict=True):
                 if answer.get("success"):
-                    item.result = _result(
+                    item.result = outcomes.result(
                         item.command, True, "OK", None,
                         answer.get("id"), answer.get("created"),
                     )
@@ -366,12 +299,12 @@ class SalesforceWriter:
             if transient is not None:
                 # One jittered wait for the whole remainder, then one request: retried
                 # siblings never race each other for their parent's lock.
-                self._retry_wait(backoff, transient)
+                self.pace.retry_wait(backoff, transient)
             todo = retry
 
     def _reject(self, item: Pending, problem: Problem) -> None:
         """Salesforce will not save this record as sent: report it, never force it."""
-        item.result = _result(
+        item.result = outcomes.result(
             item.command, False, problem.code, problem.message, fields=problem.fields
         )
         metrics.REJECTED.labels(item.command["sobject"], problem.code).inc()
@@ -382,7 +315,7 @@ class SalesforceWriter:
     def _give_up(self, item: Pending, problem: Problem) -> None:
         """Still failing transiently after many tries: dead letter (resubmittable)."""
         self.stats.gave_up += 1
-        item.result = _result(
+        item.result = outcomes.result(
             item.command, False, "RETRIES_EXHAUSTED",
             f"{problem.code} after {item.attempts} attempts: {problem.message}",
         )
@@ -392,34 +325,13 @@ class SalesforceWriter:
             "retries-exhausted",
         )
 
-    def _wait(self, seconds: float, problem: Problem | None) -> None:
-        """Back off without leaving the group: pause fetching and keep polling."""
-        if problem is not None:
-            log.warning(
-                "Salesforce %s (%s); retrying in %.1fs",
-                problem.code,
-                problem.message[:120],
-                seconds,
-            )
-        assert self._consumer is not None
-        assignment = self._consumer.assignment()
-        self._consumer.pause(assignment)
-        deadline = time.monotonic() + seconds
-        try:
-            while time.monotonic() < deadline:
-                if self.stop_event.is_set():
-                    raise Stopping
-                self._consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
-        finally:
-            self._consumer.resume(self._consumer.assignment())
-
     def _result_for(
         self, item: Pending, success: bool, status: str, message: str | None,
         salesforce_id: str | None = None,
     ) -> None:
-        item.result = _result(item.command, success, status, message, salesforce_id) | {
-            "engage_contact_id": item.command.get("engage_contact_id")
-        }
+        item.result = outcomes.result(
+            item.command, success, status, message, salesforce_id
+        ) | {"engage_contact_id": item.command.get("engage_contact_id")}
 
     def _publish(self, item: Pending) -> None:
         result = item.result
@@ -449,8 +361,8 @@ class SalesforceWriter:
         assert self._consumer is not None
         last: dict[tuple[str, int], int] = {}
         for msg in messages:
-            key = (msg.topic(), msg.partition())
-            last[key] = max(last.get(key, -1), msg.offset())
+            topic, partition, offset = where(msg)
+            last[(topic, partition)] = max(last.get((topic, partition), -1), offset)
         offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
         try:
             self._consumer.commit(offsets=offsets, asynchronous=False)
@@ -462,32 +374,3 @@ class SalesforceWriter:
 
 LINK_OPERATIONS = frozenset({"MATCH", "MATCH_OR_CREATE", "CREATE"})
 
-
-def _avro_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: v for k, v in values.items()
-        if v is None or isinstance(v, str | bool | int | float)
-    }
-
-
-def _result(
-    command: dict[str, Any],
-    success: bool,
-    status: str,
-    message: str | None,
-    salesforce_id: str | None = None,
-    created: bool | None = None,
-    fields: Sequence[str] = (),
-) -> dict[str, Any]:
-    return {
-        "event_id": command["command_id"],
-        "object": command["sobject"],
-        "operation": command["operation"],
-        "success": success,
-        "salesforce_id": salesforce_id,
-        "created": created,
-        "status_code": status,
-        "message": message,
-        "fields": list(fields),
-        "written_at": datetime.now(UTC),
-    }

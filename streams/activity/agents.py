@@ -40,7 +40,10 @@ def register(
         # take_events acks a batch only when this loop comes back for the next one,
         # i.e. after `handle` saw Kafka acknowledge every command, park and dead letter.
         await processor.context.ready.wait()
-        async for events in stream.take_events(settings.batch_size, within):
+        # faust's StreamT stub lacks take_events; the Stream it gets has it.
+        async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.batch_size, within
+        ):
             await processor.handle([origin_of(e) for e in events])
 
     app.activity_processor = processor  # type: ignore[attr-defined]

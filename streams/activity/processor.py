@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from streams.activity.validation import InvalidEvent, validate
 log = logging.getLogger(__name__)
 
 NOT_LINKED = "contact-not-linked"
+COPY_CHECKS_REMEMBERED = 100_000
 USER_NOT_CONNECTED = "user-not-connected"
 
 
@@ -83,7 +85,9 @@ class ActivityProcessor:
     ) -> None:
         self.topics, self.serde, self.producer = topics, serde, producer
         self.context = context or Context()
-        self._copies_requested: set[str] = set()
+        # Contacts already checked for a copy; bounded, since forgetting one only
+        # costs a store lookup (the copy is then found and nothing is sent).
+        self._copies_requested: OrderedDict[str, None] = OrderedDict()
         self.dead_letters = DeadLetters(producer, topics.dlq.name)
         self.stats = ActivityStats()
         self._inputs = topics.activity_inputs
@@ -145,7 +149,9 @@ class ActivityProcessor:
             return
         with contacts._lock:
             known = contacts.store.get(ecid) or contacts.store.by_salesforce_id(who)
-        self._copies_requested.add(ecid)
+        self._copies_requested[ecid] = None
+        if len(self._copies_requested) > COPY_CHECKS_REMEMBERED:
+            self._copies_requested.popitem(last=False)
         if known is not None:
             return
         command = {

@@ -9,6 +9,8 @@ from typing import Any
 # Tasks may only hang off a Lead (00Q) or a Contact (003): 15- or 18-character ids.
 _WHO_ID = re.compile(r"(00Q|003)[A-Za-z0-9]{12}([A-Za-z0-9]{3})?")
 MAX_EXTERNAL_ID = 255
+# Task.CallDurationInSeconds is a Number(8, 0): Salesforce refuses anything longer.
+MAX_CALL_SECONDS = 99_999_999
 
 
 class InvalidEvent(ValueError):
@@ -31,5 +33,10 @@ def validate(event: Mapping[str, Any]) -> None:
         raise InvalidEvent(
             f"contact.salesforce_id {who[:40]!r} is not a Lead or Contact id"
         )
-    if event.get("duration_seconds", 0) < 0:
+    duration = event.get("duration_seconds", 0)
+    if duration < 0:
         raise InvalidEvent("duration_seconds is negative")
+    if duration > MAX_CALL_SECONDS:
+        raise InvalidEvent(
+            f"duration_seconds {duration} is above Salesforce's {MAX_CALL_SECONDS}"
+        )

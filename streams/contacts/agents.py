@@ -34,7 +34,10 @@ def register(
     async def run_batches(stream: faust.StreamT, work: object) -> None:
         await ready.wait()
         loop = asyncio.get_running_loop()
-        async for events in stream.take_events(settings.batch_size, within):
+        # faust's StreamT stub lacks take_events; the Stream it gets has it.
+        async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.batch_size, within
+        ):
             # Matching and SQLite work run off the event loop so heartbeats keep going.
             batch = [origin_of(e) for e in events]
             await loop.run_in_executor(None, work, batch)  # type: ignore[arg-type]

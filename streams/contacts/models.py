@@ -43,7 +43,8 @@ class EngageContact:
     def with_values(
         self, values: dict[str, str | None], times: dict[str, int]
     ) -> EngageContact:
-        core = {k: v for k, v in values.items() if k in CORE_FIELDS}
+        # Any: mypy cannot see that the keys are all `str | None` fields.
+        core: dict[str, Any] = {k: v for k, v in values.items() if k in CORE_FIELDS}
         extra = {k: v for k, v in values.items() if k not in CORE_FIELDS}
         return replace(
             self,
@@ -74,7 +75,8 @@ class EngageContact:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> EngageContact:
-        updated = record.get("updated_at")
+        # Any: a datetime (Avro timestamp-millis), epoch ms, or None.
+        updated: Any = record.get("updated_at")
         updated_ms = (
             int(updated.timestamp() * 1000)
             if hasattr(updated, "timestamp")

@@ -112,6 +112,10 @@ class ObjectSettings(BaseModel):
         return rows
 
 
+def _default_match_order() -> list[Literal["Contact", "Lead"]]:
+    return ["Contact", "Lead"]
+
+
 class SyncSettings(BaseModel):
     """What happens to records created in Engage, and to activities."""
 
@@ -125,7 +129,7 @@ class SyncSettings(BaseModel):
     write_activity_history: bool | dict[Literal["Lead", "Contact"], bool] = True
     phone_region: str = Field("US", min_length=2, max_length=2)
     match_order: list[Literal["Contact", "Lead"]] = Field(
-        default_factory=lambda: ["Contact", "Lead"]
+        default_factory=_default_match_order
     )
     unmapped_user_tasks: Literal["integration_user", "hold"] = "integration_user"
 

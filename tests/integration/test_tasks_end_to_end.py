@@ -16,29 +16,16 @@ from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task, email_to_task
 from tests.conftest import Processes, kafka_env, salesforce_env
-from tests.factories import call_event, contact_ref, email_event
+from tests.factories import (
+    CALL_RESULTS,
+    EMAIL_TYPES,
+    call_event,
+    contact_ref,
+    email_event,
+    seed_people,
+)
 from tests.kafka_helpers import read_topic
 from tests.waiting import wait_until
-
-CALL_RESULTS = [
-    "CONNECTED_DIRECT_LINE",
-    "CONNECTED_SWITCHBOARD",
-    "REFERRED_TO_COLLEAGUE",
-    "LEFT_MESSAGE",
-    "NO_ANSWER",
-    "WRONG_NUMBER",
-    "GATEKEEPER_BLOCKED",
-]
-EMAIL_TYPES = [
-    "SENT",
-    "OPENED",
-    "FAILED",
-    "UNSUBSCRIBED",
-    "CONTENT_VIEWED",
-    "CONTENT_DOWNLOADED",
-    "LINK_CLICKED",
-    "REPLIED",
-]
 
 
 @pytest.fixture
@@ -49,18 +36,7 @@ def admin(sandbox_org: Any) -> SandboxAdmin:
 @pytest.fixture
 def people(admin: SandboxAdmin) -> list[str]:
     """Ids of 50 Contacts and 50 Leads in the org."""
-    admin.put_records(
-        "Contact",
-        [{"LastName": f"Person{i}", "Email": f"c{i}@example.org"} for i in range(50)],
-    )
-    admin.put_records(
-        "Lead",
-        [
-            {"LastName": f"Lead{i}", "Company": f"Co {i}", "Email": f"l{i}@example.org"}
-            for i in range(50)
-        ],
-    )
-    return [r["Id"] for r in admin.records("Contact") + admin.records("Lead")]
+    return seed_people(admin)
 
 
 def _events(

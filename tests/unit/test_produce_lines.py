@@ -117,6 +117,10 @@ BAD_LINES = {
         _line(call_event(duration_seconds=-5)),
         "duration_seconds is negative",
     ),
+    "duration longer than Salesforce stores": (
+        _line(call_event(duration_seconds=100_000_000)),
+        "above Salesforce's 99999999",
+    ),
 }
 
 

@@ -1,0 +1,113 @@
+"""The secrets a run handles, and a scan of logs and topics for any of them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from connectors.kafka.topics import Topics
+from engage_sync.settings import KafkaSettings
+
+# Shorter PEM lines (the last one of a body) could match by chance.
+MIN_SECRET_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class Secret:
+    name: str
+    value: bytes
+
+
+def credential_secrets(org: Any, extra: Iterable[tuple[str, str]] = ()) -> list[Secret]:
+    """The private key's body lines, the client secret and the password."""
+    creds = org.credentials
+    pem = Path(creds.private_key_path).read_text()
+    found = [
+        Secret(f"private key line {n}", line.strip().encode())
+        for n, line in enumerate(pem.splitlines())
+        if line.strip() and not line.startswith("-----")
+    ]
+    found.append(Secret("client secret", creds.client_secret.encode()))
+    found.append(Secret("password", creds.password.encode()))
+    found += [Secret(name, value.encode()) for name, value in extra]
+    return [s for s in found if len(s.value) >= MIN_SECRET_LENGTH]
+
+
+def issued_tokens(org: Any) -> list[Secret]:
+    """Every access and refresh token the org ever issued, read from its token store.
+
+    Tokens look like `<org id>!<secret part>`; the part after `!` is what must never
+    be seen (the org id alone is not a secret).
+    """
+    db = Path(org.data_dir) / "org.sqlite3"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT token, kind FROM tokens").fetchall()
+    finally:
+        conn.close()
+    return [
+        Secret(f"{kind} token #{n}", token.split("!", 1)[-1].encode())
+        for n, (token, kind) in enumerate(rows)
+    ]
+
+
+def file_blobs(paths: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
+    for path in paths:
+        yield path.name, path.read_bytes()
+
+
+def topic_blobs(
+    settings: KafkaSettings, idle: float = 1.5
+) -> Iterator[tuple[str, bytes]]:
+    """Every key, value and header of every topic of the deployment."""
+    topics = Topics(settings)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "unused-secrets-scan",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        meta = consumer.list_topics(timeout=10).topics
+        names = [s.name for s in topics.all() if s.name in meta]
+        consumer.assign(
+            [
+                TopicPartition(name, p, OFFSET_BEGINNING)
+                for name in names
+                for p in meta[name].partitions
+            ]
+        )
+        while True:
+            msgs = consumer.consume(500, idle)
+            if not msgs:
+                return
+            for msg in msgs:
+                if msg.error():
+                    continue
+                where = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
+                yield f"{where} key", msg.key() or b""
+                yield f"{where} value", msg.value() or b""
+                for name, value in msg.headers() or []:
+                    yield (
+                        f"{where} header {name}",
+                        name.encode() + b"=" + (value or b""),
+                    )
+    finally:
+        consumer.close()
+
+
+def scan(blobs: Iterable[tuple[str, bytes]], secrets: list[Secret]) -> list[str]:
+    """Where any secret appears, as '<where>: <secret name>' (empty: nowhere)."""
+    hits = []
+    for where, data in blobs:
+        for secret in secrets:
+            if secret.value in data:
+                hits.append(f"{where}: {secret.name}")
+    return hits
