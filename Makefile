@@ -22,7 +22,7 @@ run: $(STAMP) ## run the whole pipeline locally (embedded broker, sandbox org, d
 	$(BIN)/engage-sync up
 
 test: $(STAMP) ## run every test tier (unit, integration, e2e) at CI sizes
-	$(BIN)/pytest -q -p no:cacheprovider tests
+	$(BIN)/pytest -q -p no:cacheprovider --durations=15 tests
 
 test-unit: $(STAMP) ## unit tests only
 	$(BIN)/pytest -q tests/unit

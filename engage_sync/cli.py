@@ -129,6 +129,8 @@ def sandbox() -> None:
         daily_api_limit=s.daily_api_limit,
         page_size=s.page_size,
         seed_demo=s.seed_demo,
+        token_ttl_seconds=s.token_ttl_seconds,
+        fault_plan=s.fault_plan,
     )
 
 

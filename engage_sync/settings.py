@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -196,6 +197,40 @@ class SandboxSettings(_Base):
     daily_api_limit: int = Field(5_000_000, ge=1, alias="SANDBOX_DAILY_API_LIMIT")
     page_size: int = Field(2000, ge=1, le=2000, alias="SANDBOX_PAGE_SIZE")
     seed_demo: bool = Field(False, alias="SANDBOX_SEED_DEMO")
+    token_ttl_seconds: float | None = Field(
+        None, gt=0, alias="SANDBOX_TOKEN_TTL_SECONDS"
+    )
+    fault_plan_source: str | None = Field(None, alias="SANDBOX_FAULT_PLAN")
+
+    @field_validator("fault_plan_source")
+    @classmethod
+    def _plan(cls, value: str | None) -> str | None:
+        if value:
+            cls._read_plan(value)
+        return value or None
+
+    @staticmethod
+    def _read_plan(value: str) -> dict[str, Any]:
+        """JSON text, or @path of a JSON file; checked as the admin API checks it."""
+        from sandbox.faults import FaultPlan, FaultPlanError
+
+        text = value
+        if value.startswith("@"):
+            path = Path(value[1:])
+            if not path.is_file():
+                raise ValueError(f"file {path} does not exist")
+            text = path.read_text()
+        try:
+            plan = json.loads(text)
+            FaultPlan.from_json(plan)
+        except (FaultPlanError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a fault plan ({exc})") from None
+        return dict(plan)
+
+    @property
+    def fault_plan(self) -> dict[str, Any] | None:
+        source = self.fault_plan_source
+        return self._read_plan(source) if source else None
 
 
 S = TypeVar("S", bound=BaseSettings)

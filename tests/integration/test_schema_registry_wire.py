@@ -143,6 +143,15 @@ def test_confluent_framed_events_become_tasks_with_confluent_framed_outputs(
 
     wait_until(lambda: len(_task_ids(admin)) >= 40, 120, what="40 Tasks")
     assert sorted(_task_ids(admin)) == sorted(ev["event_id"] for _, ev in events)
+    # Tasks exist a moment before the writer publishes (and registers) its results.
+    wait_until(
+        lambda: any(
+            e.method == "POST" and "WriteResult-value" in e.path
+            for e in registry.requests
+        ),
+        30,
+        what="the writer to register WriteResult",
+    )
     seen = registry.requests  # before this process reads anything back
 
     topics, reader = Topics(kafka_settings), Serde(registry.url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -382,3 +383,35 @@ def test_config_error_does_not_echo_the_secret_it_rejects(
     )
 
     assert TOKEN not in message
+
+
+def test_a_sandbox_fault_plan_is_read_from_json_or_a_file(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    plan = {"seed": 3, "rates": {"UNABLE_TO_LOCK_ROW": 0.1}}
+    clean_env.setenv("SANDBOX_FAULT_PLAN", json.dumps(plan))
+    assert load(SandboxSettings).fault_plan == plan
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    clean_env.setenv("SANDBOX_FAULT_PLAN", f"@{path}")
+    assert load(SandboxSettings).fault_plan == plan
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ('{"rates": {"NOT_A_FAULT": 0.5}}', "unknown fault: NOT_A_FAULT"),
+        ('{"rates": {"SERVER_UNAVAILABLE": 2}}', "within 0..1"),
+        ("{not json", "not a fault plan"),
+        ("@/nonexistent/plan.json", "does not exist"),
+    ],
+)
+def test_a_bad_sandbox_fault_plan_is_one_line_naming_the_var(
+    clean_env: pytest.MonkeyPatch, value: str, fragment: str
+) -> None:
+    clean_env.setenv("SANDBOX_FAULT_PLAN", value)
+    with pytest.raises(ConfigError) as err:
+        load(SandboxSettings)
+    assert err.value.message.startswith("SANDBOX_FAULT_PLAN: ")
+    assert fragment in err.value.message
+    assert "\n" not in err.value.message
