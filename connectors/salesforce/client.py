@@ -145,13 +145,7 @@ class SalesforceClient:
             "PATCH", f"composite/sobjects/{sobject}/{external_id_field}", json=body
         )
         if not isinstance(answer, list) or len(answer) != len(records):
-            raise to_exception(
-                Problem(
-                    ErrorKind.RETRIABLE,
-                    "BAD_ANSWER",
-                    f"unexpected answer {answer!r:.200}",
-                )
-            )
+            raise _bad_answer(answer)
         return answer
 
     def upsert_many(
@@ -194,13 +188,7 @@ class SalesforceClient:
             answer.get("compositeResponse") if isinstance(answer, dict) else None
         )
         if not isinstance(responses, list) or len(responses) != len(chunks):
-            raise to_exception(
-                Problem(
-                    ErrorKind.RETRIABLE,
-                    "BAD_ANSWER",
-                    f"unexpected answer {answer!r:.200}",
-                )
-            )
+            raise _bad_answer(answer)
         out: list[dict[str, Any]] = []
         for chunk, sub in zip(chunks, responses, strict=True):
             status, body = int(sub.get("httpStatusCode") or 0), sub.get("body")
@@ -231,13 +219,7 @@ class SalesforceClient:
             json={"allOrNone": False, "records": list(records)},
         )
         if not isinstance(answer, list) or len(answer) != len(records):
-            raise to_exception(
-                Problem(
-                    ErrorKind.RETRIABLE,
-                    "BAD_ANSWER",
-                    f"unexpected answer {answer!r:.200}",
-                )
-            )
+            raise _bad_answer(answer)
         return answer
 
     def query_pages(
@@ -270,3 +252,10 @@ class SalesforceClient:
 
     def limits(self) -> dict[str, Any]:
         return self.request("GET", "limits/")  # type: ignore[no-any-return]
+
+
+def _bad_answer(answer: Any) -> Exception:
+    """An answer of the wrong shape: retried, as Salesforce may have been cut off."""
+    return to_exception(
+        Problem(ErrorKind.RETRIABLE, "BAD_ANSWER", f"unexpected answer {answer!r:.200}")
+    )
