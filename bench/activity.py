@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Consumer
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
@@ -51,7 +52,7 @@ def publish_calls(settings: KafkaSettings, n: int) -> None:
 def _consumer(settings: KafkaSettings, group: str) -> Consumer:
     return Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_config.librdkafka(settings),
             "group.id": group,
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,

@@ -13,6 +13,7 @@ from pathlib import Path
 from confluent_kafka import Consumer
 
 from bench.activity import REPO
+from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
@@ -45,7 +46,7 @@ def raw_consume(settings: KafkaSettings, n: int) -> float:
     """A plain confluent-kafka loop that reads and decodes the same records."""
     serde = Serde()
     consumer = Consumer({
-        "bootstrap.servers": settings.bootstrap_servers,
+        **kafka_config.librdkafka(settings),
         "group.id": f"{settings.group_prefix}.raw-in",
         "auto.offset.reset": "earliest", "enable.auto.commit": False,
         "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,

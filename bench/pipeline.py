@@ -13,6 +13,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
@@ -106,7 +107,7 @@ def latency(
     topics = Topics(settings)
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_config.librdkafka(settings),
             "group.id": f"{settings.group_prefix}.lat",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

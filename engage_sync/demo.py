@@ -125,7 +125,7 @@ class DemoTraffic(threading.Thread):
         seed: int = 7,
     ) -> None:
         super().__init__(name="demo-traffic", daemon=True)
-        self.topics, self.serde = Topics(kafka), Serde(kafka.schema_registry_url)
+        self.topics, self.serde = Topics(kafka), Serde.for_kafka(kafka)
         self.producer = AckingProducer(kafka)
         self.people, self.rate = list(people), max(0.1, rate)
         self.rng = random.Random(seed)

@@ -97,7 +97,7 @@ def publish(
     spec = topics.by_name(topic)
     if spec.value_schema is None:
         raise ValueError(f"{topic} takes raw bytes; nothing to encode")
-    serde = Serde(settings.schema_registry_url)
+    serde = Serde.for_kafka(settings)
     encoded, errors = encode_lines(serde, spec.value_schema, spec.key, lines)
     if errors:
         return 0, errors

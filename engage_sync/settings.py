@@ -6,7 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,8 +31,18 @@ class _Base(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
 
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
 class KafkaSettings(_Base):
-    """Where Kafka is and how our topics and groups are named."""
+    """Where Kafka and the Schema Registry are, how to authenticate to them, and how
+    our topics and groups are named. `connectors.kafka.config` turns it into the
+    configuration of every client (librdkafka, faust, the registry client)."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, secrets_dir=_secrets_dir()
+    )
 
     bootstrap_servers: str | None = Field(None, alias="KAFKA_BOOTSTRAP_SERVERS")
     topic_prefix: str = Field("", alias="KAFKA_TOPIC_PREFIX")
@@ -40,7 +50,66 @@ class KafkaSettings(_Base):
     partitions: int = Field(4, ge=1, le=1000, alias="KAFKA_TOPIC_PARTITIONS")
     replication_factor: int = Field(1, ge=1, le=10, alias="KAFKA_REPLICATION_FACTOR")
     session_timeout_ms: int = Field(10_000, ge=1000, alias="KAFKA_SESSION_TIMEOUT_MS")
+    security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    sasl_mechanism: SaslMechanism = Field("PLAIN", alias="KAFKA_SASL_MECHANISM")
+    sasl_username: str | None = Field(None, alias="KAFKA_SASL_USERNAME")
+    sasl_password: SecretStr | None = Field(None, alias="KAFKA_SASL_PASSWORD")
+    ssl_ca_file: Path | None = Field(None, alias="KAFKA_SSL_CA_FILE")
+    ssl_cert_file: Path | None = Field(None, alias="KAFKA_SSL_CERT_FILE")
+    ssl_key_file: Path | None = Field(None, alias="KAFKA_SSL_KEY_FILE")
+    ssl_key_password: SecretStr | None = Field(None, alias="KAFKA_SSL_KEY_PASSWORD")
     schema_registry_url: str | None = Field(None, alias="SCHEMA_REGISTRY_URL")
+    schema_registry_basic_auth: SecretStr | None = Field(
+        None, alias="SCHEMA_REGISTRY_BASIC_AUTH"
+    )
+    schema_registry_ca_file: Path | None = Field(
+        None, alias="SCHEMA_REGISTRY_CA_FILE"
+    )
+
+    @field_validator(
+        "ssl_ca_file", "ssl_cert_file", "ssl_key_file", "schema_registry_ca_file"
+    )
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @field_validator("schema_registry_basic_auth")
+    @classmethod
+    def _user_colon_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and ":" not in value.get_secret_value():
+            raise ValueError("must be user:password (the registry's API key:secret)")
+        return value
+
+    @model_validator(mode="after")
+    def _security_is_whole(self) -> KafkaSettings:
+        if self.uses_sasl and (not self.sasl_username or self.sasl_password is None):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+            raise ValueError(
+                "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together "
+                "(a client certificate needs its key)"
+            )
+        return self
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.security_protocol.startswith("SASL_")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as the environment of a child process (secrets included:
+        only ever passed to a process we start, never printed)."""
+        return _as_env(self)
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -234,6 +303,20 @@ class SandboxSettings(_Base):
 
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+def _as_env(settings: BaseSettings) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for name, info in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if value is None or not info.alias:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        env[info.alias] = str(value)
+    return env
 
 
 def load(cls: type[S], **overrides: Any) -> S:

@@ -9,6 +9,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -20,12 +21,12 @@ class TopicCounter(threading.Thread):
     def __init__(self, kafka: KafkaSettings) -> None:
         super().__init__(name="status-counter", daemon=True)
         self.topics = Topics(kafka)
-        self.serde = Serde(kafka.schema_registry_url)
+        self.serde = Serde.for_kafka(kafka)
         self.counts: Counter[str] = Counter()
         self.stop_event = threading.Event()
         self._consumer = Consumer(
             {
-                "bootstrap.servers": kafka.bootstrap_servers,
+                **kafka_config.librdkafka(kafka),
                 "group.id": f"{kafka.group_prefix}.status",
                 "enable.auto.commit": False,
                 # A reset (e.g. of a partition still empty) must not skip to the end.

@@ -176,10 +176,7 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
             sandbox_dir, f"https://127.0.0.1:{port}", sandbox_child
         )
         admin = SandboxAdmin(creds["instance_url"], sandbox_dir / "ca.pem")
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers or "",
-            "KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-            "KAFKA_GROUP_PREFIX": kafka.group_prefix,
+        env = kafka.as_env() | {
             "SALESFORCE_LOGIN_URL": creds["instance_url"],
             "SALESFORCE_CLIENT_ID": creds["client_id"],
             "SALESFORCE_USERNAME": creds["username"],

@@ -11,6 +11,7 @@ from typing import Any
 import faust
 
 from connectors.kafka import clients
+from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings, WorkerSettings
@@ -51,13 +52,13 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     from streams.users.agents import register as register_user_checks
     from streams.users.directory import UserDirectory
 
-    bootstrap = kafka.require_bootstrap()
+    kafka.require_bootstrap()
     _shorten_fetch_wait(worker.fetch_max_wait_ms)
     datadir = Path(tempfile.gettempdir()) / "engage-sync-faust" / kafka.group("worker")
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         kafka.group("worker"),
-        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        **kafka_config.faust_broker(kafka),
         key_serializer="raw",
         value_serializer="raw",
         store="memory://",
@@ -78,7 +79,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     contacts = contact_agents.build(kafka, follower)
     users = UserDirectory(kafka, lambda: follower.settings)
     context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
-    serde = Serde(kafka.schema_registry_url)
+    serde = Serde.for_kafka(kafka)
     activity = register_activity(app, topics, serde, producer, worker, context)
     register_user_checks(app, topics, serde, producer, worker)
     actions = ContactActions(

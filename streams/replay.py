@@ -64,7 +64,7 @@ class ActivityPath:
         )
         self.processor = ActivityProcessor(
             Topics(kafka),
-            Serde(kafka.schema_registry_url),
+            Serde.for_kafka(kafka),
             AckingProducer(kafka),
             self.context,
         )

@@ -66,12 +66,7 @@ def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
 
 
 def kafka_env(settings: KafkaSettings) -> dict[str, str]:
-    return {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
-        "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
-        "KAFKA_GROUP_PREFIX": settings.group_prefix,
-        "KAFKA_TOPIC_PARTITIONS": str(settings.partitions),
-        "KAFKA_SESSION_TIMEOUT_MS": str(settings.session_timeout_ms),
+    return settings.as_env() | {
         # Processes of parallel tests would fight over the default ports; a test
         # that scrapes /metrics sets its own free port.
         "METRICS_PORT": "0",

@@ -7,6 +7,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
@@ -39,7 +40,7 @@ class InboundHarness:
         self.topics = Topics(kafka)
         self._consumer = Consumer(
             {
-                "bootstrap.servers": kafka.bootstrap_servers,
+                **kafka_config.librdkafka(kafka),
                 "group.id": f"{kafka.group_prefix}.harness-{uuid.uuid4().hex[:6]}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.snapshot import is_sentinel
 from engage_sync.settings import KafkaSettings
 
@@ -32,7 +33,7 @@ def read_topic(
     """Read a topic from the start until `expect` records arrived (else until idle)."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_config.librdkafka(settings),
             "group.id": "unused-test-reader",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

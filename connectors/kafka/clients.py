@@ -11,6 +11,7 @@ from confluent_kafka import Consumer as _Consumer
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.topics import TopicSpec
 from engage_sync.settings import ConfigError, KafkaSettings
 
@@ -21,7 +22,7 @@ _KafkaHeaders = list[tuple[str, str | bytes | None]]
 
 
 def _base(settings: KafkaSettings) -> dict[str, Any]:
-    return {"bootstrap.servers": settings.require_bootstrap()}
+    return {**kafka_config.librdkafka(settings)}
 
 
 def producer(settings: KafkaSettings, **overrides: Any) -> Producer:

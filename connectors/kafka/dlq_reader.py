@@ -19,6 +19,7 @@ from confluent_kafka import (
 )
 
 from connectors.kafka import clients
+from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -114,7 +115,7 @@ def read_dead_letters(
     """
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.require_bootstrap(),
+            **kafka_config.librdkafka(settings),
             "group.id": f"{settings.group_prefix}.dlq-reader.{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,

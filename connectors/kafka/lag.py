@@ -20,6 +20,7 @@ from confluent_kafka import (
 from confluent_kafka import Consumer as _Consumer
 
 from connectors.kafka import clients
+from connectors.kafka import config as kafka_config
 from engage_sync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,7 @@ def _row(
 def _probe_consumer(settings: KafkaSettings) -> _Consumer:
     return _Consumer(
         {
-            "bootstrap.servers": settings.require_bootstrap(),
+            **kafka_config.librdkafka(settings),
             # Outside `<prefix>.` so it is never listed; assign() only, never commits.
             "group.id": f"{settings.group_prefix}-lag-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,

@@ -15,6 +15,9 @@ import fastavro
 from fastavro.read import SchemaResolutionError
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
+from connectors.kafka import config
+from engage_sync.settings import KafkaSettings
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 NAMESPACE = "engage.events"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
@@ -195,10 +198,13 @@ class Codec:
 class SchemaRegistryAdapter:
     """Confluent Schema Registry access through confluent-kafka's client."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, conf: str | dict[str, Any]) -> None:
+        """`conf`: the registry URL, or a whole client config (auth, CA file)."""
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
-        self._client = SchemaRegistryClient({"url": url})
+        self._client = SchemaRegistryClient(
+            {"url": conf} if isinstance(conf, str) else dict(conf)
+        )
         self._ids: dict[str, int] = {}
 
     def schema_id(self, schema: AvroSchema) -> int:
@@ -222,13 +228,22 @@ class Serde:
     """Codecs for every schema, sharing one catalog and optional registry."""
 
     def __init__(
-        self, schema_registry_url: str | None = None, schema_dir: Path = SCHEMA_DIR
+        self,
+        schema_registry: str | dict[str, Any] | None = None,
+        schema_dir: Path = SCHEMA_DIR,
     ) -> None:
+        """`schema_registry`: a URL or a registry client config; None = no registry
+        (single-object encoding)."""
         self.catalog = SchemaCatalog(schema_dir)
         self.registry = (
-            SchemaRegistryAdapter(schema_registry_url) if schema_registry_url else None
+            SchemaRegistryAdapter(schema_registry) if schema_registry else None
         )
         self._codecs: dict[str, Codec] = {}
+
+    @classmethod
+    def for_kafka(cls, settings: KafkaSettings) -> Serde:
+        """The pipeline's codecs, with the registry (and its auth) the settings name."""
+        return cls(config.schema_registry(settings))
 
     def codec(self, schema_name: str) -> Codec:
         if schema_name not in self._codecs:

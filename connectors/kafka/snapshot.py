@@ -14,6 +14,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from connectors.kafka import config as kafka_config
 from engage_sync.settings import KafkaSettings
 
 SENTINEL_PREFIX = b"__sentinel__:"
@@ -44,7 +45,7 @@ def read_to_end(
     """
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_config.librdkafka(settings),
             "group.id": f"{settings.group_prefix}.snapshot",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
@@ -53,7 +54,7 @@ def read_to_end(
     try:
         parts = _partitions(consumer, topic)
         marker = SENTINEL_PREFIX + uuid.uuid4().hex.encode()
-        producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
+        producer = Producer({**kafka_config.librdkafka(settings)})
         for p in parts:
             producer.produce(topic, value=None, key=marker, partition=p)
         if producer.flush(30):
@@ -100,7 +101,7 @@ def follow(
     """All of `topic` from the start, then new records as they come, until stop()."""
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_config.librdkafka(settings),
             "group.id": f"{settings.group_prefix}.follow",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

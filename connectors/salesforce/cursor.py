@@ -46,7 +46,7 @@ class CursorStore:
     def __init__(self, kafka: KafkaSettings) -> None:
         self.kafka = kafka
         self.topic = Topics(kafka).poller_state.name
-        self.serde = Serde(kafka.schema_registry_url)
+        self.serde = Serde.for_kafka(kafka)
         self._producer = AckingProducer(kafka)
         self._cursors: dict[str, Cursor] = {}
 

@@ -45,7 +45,7 @@ class RecordPublisher:
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self.topic = Topics(kafka).records.name
-        self.serde = Serde(kafka.schema_registry_url)
+        self.serde = Serde.for_kafka(kafka)
         self.producer = clients.AckingProducer(kafka)
 
     def publish(self, record: dict[str, Any]) -> None:

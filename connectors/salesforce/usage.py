@@ -44,7 +44,7 @@ class UsageLedger:
         self.kafka, self.role = kafka, role
         self.topic = Topics(kafka).api_usage.name
         self.key = f"{role}:{uuid.uuid4().hex[:12]}".encode()
-        self._serde = Serde(kafka.schema_registry_url)
+        self._serde = Serde.for_kafka(kafka)
         self._own: Counter[str] = Counter()
         self._others: dict[bytes, dict[str, int]] = {}
         self._lock = threading.Lock()

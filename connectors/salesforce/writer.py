@@ -56,7 +56,7 @@ class SalesforceWriter:
         self.governor = Governor(budget or BudgetSettings(), self._usage)
         self.last_tick = time.monotonic()
         self.topics = Topics(kafka)
-        self.serde = Serde(kafka.schema_registry_url)
+        self.serde = Serde.for_kafka(kafka)
         self.stats = WriterStats()
         self.stop_event = threading.Event()
         self.pace = Pacer(

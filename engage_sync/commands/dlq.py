@@ -177,7 +177,7 @@ def show(
         kafka, lambda letters: list(select(letters, reason, source, partition))
     )
     chosen.sort(key=lambda dl: (dl.timestamp_ms, dl.partition, dl.offset))
-    serde = Serde(kafka.schema_registry_url)
+    serde = Serde.for_kafka(kafka)
     rows = [_shown(dl, preview(dl, serde, topics)) for dl in chosen[:limit]]
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=_default))

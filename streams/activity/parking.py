@@ -16,7 +16,7 @@ class ParkedIndex:
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self.kafka = kafka
-        self.serde = Serde(kafka.schema_registry_url)
+        self.serde = Serde.for_kafka(kafka)
         self._by_contact: dict[str, dict[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self.loaded = False

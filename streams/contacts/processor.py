@@ -55,7 +55,7 @@ class ContactsProcessor:
     ) -> None:
         self.kafka, self.store, self._settings = kafka, store, settings
         self.topics = Topics(kafka)
-        self.serde = Serde(kafka.schema_registry_url)
+        self.serde = Serde.for_kafka(kafka)
         self.producer = AckingProducer(kafka)
         self.dead_letters = DeadLetters(self.producer, self.topics.dlq.name)
         self.stats = InboundStats()

@@ -24,7 +24,7 @@ class UserDirectory(threading.Thread):
         super().__init__(name="user-directory", daemon=True)
         self.kafka, self._settings = kafka, settings
         self._latest: dict[str, tuple[str, str | None]] = {}
-        self._serde = Serde(kafka.schema_registry_url)
+        self._serde = Serde.for_kafka(kafka)
         self._stop = threading.Event()
 
     def load(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import ensure_topics
 from connectors.kafka.dlq_reader import DeadLetter, parse_offsets, select
 from connectors.kafka.serde import Serde
@@ -97,7 +98,7 @@ def _forged() -> dict[str, Any]:
 
 def _publish(settings: KafkaSettings, who: str) -> tuple[dict, dict, dict]:
     serde, topic = Serde(), Topics(settings).commands.name
-    producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
+    producer = Producer({**kafka_config.librdkafka(settings)})
     sent: dict[int, tuple[str, bytes, bytes]] = {}
     ids: dict[int, str] = {}
     stamps: dict[int, int] = {}

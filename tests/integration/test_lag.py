@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.lag import group_lag
 from connectors.kafka.serde import Serde
@@ -59,7 +60,7 @@ def _one_batch_topic(settings: KafkaSettings, ages: list[float]) -> str:
 
 def _commit(settings: KafkaSettings, group: str, offsets: list[TopicPartition]) -> None:
     consumer = Consumer(
-        {"bootstrap.servers": settings.bootstrap_servers, "group.id": group}
+        {**kafka_config.librdkafka(settings), "group.id": group}
     )
     try:
         consumer.commit(offsets=offsets, asynchronous=False)
@@ -69,7 +70,7 @@ def _commit(settings: KafkaSettings, group: str, offsets: list[TopicPartition]) 
 
 def _list_offsets_end(settings: KafkaSettings, topic: str) -> int:
     consumer = Consumer(
-        {"bootstrap.servers": settings.bootstrap_servers, "group.id": "unused"}
+        {**kafka_config.librdkafka(settings), "group.id": "unused"}
     )
     try:
         return int(consumer.get_watermark_offsets(TopicPartition(topic, 0))[1])

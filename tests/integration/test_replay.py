@@ -16,6 +16,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.kafka import clients
+from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -73,7 +74,7 @@ def _publish(
 def _committed(settings: KafkaSettings, group: str, topic: str) -> dict[int, int]:
     """A group's committed offsets (OffsetFetch only: nobody joins the group)."""
     consumer = Consumer(
-        {"bootstrap.servers": settings.bootstrap_servers, "group.id": group}
+        {**kafka_config.librdkafka(settings), "group.id": group}
     )
     try:
         wanted = [TopicPartition(topic, p) for p in range(PARTITIONS)]

@@ -10,6 +10,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from connectors.kafka import config as kafka_config
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 
@@ -68,7 +69,7 @@ def topic_blobs(
     topics = Topics(settings)
     consumer = Consumer(
         {
-            "bootstrap.servers": settings.bootstrap_servers,
+            **kafka_config.librdkafka(settings),
             "group.id": "unused-secrets-scan",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
