@@ -30,24 +30,94 @@ def _docker_engine_answers() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """KAFKA_BOOTSTRAP_SERVERS if set, else testcontainers (if Docker), else Tansu."""
-    env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if env:
-        yield env
-        return
-    if _docker_engine_answers():
-        from testcontainers.kafka import KafkaContainer
+_APACHE_SKIPPED: list[str] = []
 
-        with KafkaContainer().with_kraft() as kafka:
-            yield kafka.get_bootstrap_server()
-        return
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "tansu: also runs on the embedded Tansu broker (a Tansu-specific path or "
+        "the `make run` path); every broker test runs on Apache Kafka",
+    )
+
+
+def _broker_kinds(metafunc: pytest.Metafunc) -> list[str]:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return ["external"]
+    kinds = ["apache"]
+    if metafunc.definition.get_closest_marker("tansu") is not None:
+        kinds.append("tansu")
+    return kinds
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that needs a broker runs on Apache Kafka; `tansu` ones on both."""
+    if "broker_kind" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "broker_kind", _broker_kinds(metafunc), indirect=True, scope="session"
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _APACHE_SKIPPED:
+        terminalreporter.write_line(
+            f"Apache Kafka tier skipped: {_APACHE_SKIPPED[0]} "
+            "(install Java 17+ and Maven to run it; under CI=true this fails)"
+        )
+
+
+@pytest.fixture(scope="session")
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Apache Kafka 4.x from scripts/kafka-broker (or testcontainers, with Docker)."""
+    from tests.brokers import ApacheKafka, BrokerUnavailable, in_ci
+
+    try:
+        broker = ApacheKafka(tmp_path_factory.mktemp("apache-kafka")).start()
+    except BrokerUnavailable as exc:
+        if _docker_engine_answers():
+            from testcontainers.kafka import KafkaContainer
+
+            with KafkaContainer().with_kraft() as kafka:
+                yield kafka.get_bootstrap_server()
+            return
+        if in_ci():
+            pytest.fail(f"Apache Kafka is required under CI=true: {exc}")
+        _APACHE_SKIPPED.append(str(exc))
+        pytest.skip(f"Apache Kafka tier skipped: {exc}")
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from connectors.kafka.embedded import EmbeddedBroker
 
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    from tests.brokers import TANSU_BOOTSTRAPS
+
     with EmbeddedBroker(log_path=log) as broker:
+        TANSU_BOOTSTRAPS.add(broker.bootstrap)
         yield broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(broker_kind: str, request: pytest.FixtureRequest) -> str:
+    """The broker of this parametrization: Apache Kafka, Tansu, or
+    KAFKA_BOOTSTRAP_SERVERS (then every test runs on that one broker)."""
+    if broker_kind == "external":
+        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    return str(
+        request.getfixturevalue(
+            "apache_kafka" if broker_kind == "apache" else "tansu_broker"
+        )
+    )
 
 
 @pytest.fixture
