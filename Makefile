@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration test-e2e test-full bench lint typecheck compose-up compose-down clean
+.PHONY: help install run test test-apache test-tansu test-unit test-integration test-e2e test-full bench lint typecheck compose-up compose-down clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -21,8 +21,14 @@ install: $(STAMP) ## create .venv and install the project with its test tools
 run: $(STAMP) ## run the whole pipeline locally (embedded broker, sandbox org, demo traffic)
 	$(BIN)/engage-sync up
 
-test: $(STAMP) ## run every test tier (unit, integration, e2e) at CI sizes
-	$(BIN)/pytest -q -p no:cacheprovider --durations=15 tests
+test: $(STAMP) ## every tier at CI sizes, timed part by part: unit, Apache Kafka, Tansu, other Pythons
+	$(BIN)/python scripts/test-parts $(BIN)/python
+
+test-apache: $(STAMP) ## integration, e2e and reliability on Apache Kafka (fetched with Maven)
+	$(BIN)/python scripts/test-parts $(BIN)/python apache
+
+test-tansu: $(STAMP) ## the Tansu-specific subset on the embedded Tansu broker
+	$(BIN)/python scripts/test-parts $(BIN)/python tansu
 
 test-unit: $(STAMP) ## unit tests only
 	$(BIN)/pytest -q tests/unit

@@ -116,7 +116,8 @@ class ApacheKafka:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        # Quiet: librdkafka would log every refused connect while the JVM starts.
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:

@@ -41,13 +41,48 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# ENGAGE_SYNC_BROKERS picks the part of the broker tiers a run covers: `apache`
+# (every broker test on Apache Kafka), `tansu` (the `tansu`-marked tests on Tansu)
+# or, unset, both in one run. `make test` runs them as two timed parts.
+def _brokers_mode() -> str:
+    mode = os.environ.get("ENGAGE_SYNC_BROKERS", "both").strip().lower() or "both"
+    if mode not in ("apache", "tansu", "both"):
+        raise pytest.UsageError(f"ENGAGE_SYNC_BROKERS={mode!r}: apache, tansu or both")
+    return mode
+
+
 def _broker_kinds(metafunc: pytest.Metafunc) -> list[str]:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         return ["external"]
-    kinds = ["apache"]
-    if metafunc.definition.get_closest_marker("tansu") is not None:
+    mode = _brokers_mode()
+    tansu = metafunc.definition.get_closest_marker("tansu") is not None
+    kinds = [] if mode == "tansu" else ["apache"]
+    if tansu and mode != "apache":
         kinds.append("tansu")
     return kinds
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """In a one-broker part, leave out what belongs to the other part: on `tansu`,
+    every test not marked `tansu`; on `apache`, the `tansu` tests that bring their
+    own embedded broker (the `make run` path) rather than a broker fixture."""
+    mode = _brokers_mode()
+    if mode == "both" or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return
+    keep, drop = [], []
+    for item in items:
+        marked = item.get_closest_marker("tansu") is not None
+        uses_broker = "broker_kind" in getattr(item, "fixturenames", ())
+        if mode == "tansu":
+            wanted = marked
+        else:
+            wanted = not (marked and not uses_broker)
+        (keep if wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
@@ -37,6 +39,7 @@ def _task_commands(settings: KafkaSettings, at_least: int) -> list[dict] | None:
     return tasks if len(tasks) >= at_least else None
 
 
+@pytest.mark.tansu  # the Task path `make run` runs on Tansu
 def test_linked_activities_become_task_commands_and_unlinked_ones_are_parked(
     kafka_settings: KafkaSettings, processes: Processes
 ) -> None:

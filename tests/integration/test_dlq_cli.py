@@ -186,6 +186,7 @@ def _resubmitted(s: Scenario) -> list[Record]:
     ]
 
 
+@pytest.mark.tansu  # dead letters are read to the end by fetching (Tansu ListOffsets)
 def test_list_counts_dead_letters_by_reason_and_source_topic(
     scenario: Scenario,
 ) -> None:
@@ -202,6 +203,7 @@ def test_list_counts_dead_letters_by_reason_and_source_topic(
     assert all(reason in table for reason in expected)
 
 
+@pytest.mark.tansu  # dead letters are read to the end by fetching (Tansu ListOffsets)
 def test_show_returns_exactly_one_reasons_records_with_source_offsets(
     scenario: Scenario,
 ) -> None:

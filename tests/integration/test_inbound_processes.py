@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from connectors.salesforce.cursor import CursorStore
 from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
@@ -37,6 +39,7 @@ def _linked(kafka: KafkaSettings) -> dict[str, dict[str, Any]]:
     return by_salesforce_id(engage_copy(kafka))
 
 
+@pytest.mark.tansu  # a restarted worker rebuilds state from compacted topics
 def test_settings_follow_live_and_a_restarted_worker_keeps_engage_copy(
     kafka_settings: KafkaSettings,
     sandbox_org: Any,

@@ -72,6 +72,7 @@ def _stamp(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
+@pytest.mark.tansu  # Engage's copy is read back from compacted topics
 def test_poll_history_brings_exactly_the_records_the_rules_select(
     kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
 ) -> None:

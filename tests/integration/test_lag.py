@@ -78,6 +78,7 @@ def _list_offsets_end(settings: KafkaSettings, topic: str) -> int:
         consumer.close()
 
 
+@pytest.mark.tansu  # lag of a multi-record batch (Tansu ListOffsets is wrong there)
 def test_lag_counts_every_record_of_one_batch_and_ages_the_committed_one(
     kafka_settings: KafkaSettings,
 ) -> None:

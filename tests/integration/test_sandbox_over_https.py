@@ -617,6 +617,7 @@ def test_admin_records_and_seed(
 
 
 def test_serve_runs_until_sigterm(tmp_path: Path) -> None:
+    import os
     import selectors
     import signal
     import subprocess
@@ -636,6 +637,8 @@ def test_serve_runs_until_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
+        # Not the default metrics port: a running `up` may hold it.
+        env=os.environ | {"METRICS_PORT": "0"},
     )
     try:
         assert proc.stdout is not None
