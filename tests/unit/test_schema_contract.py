@@ -132,14 +132,6 @@ def head_version(path: Path, repo: Path = REPO) -> dict[str, Any] | None:
         return None
 
 
-def previous_versions(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    versions = history_versions(path)
-    head = head_version(path)
-    if head is not None:
-        versions.append(("git HEAD", head))
-    return versions
-
-
 def _ids(paths: list[Path]) -> list[str]:
     return [p.stem for p in paths]
 
@@ -201,15 +193,73 @@ def test_nullable_fields_put_null_first_and_default_to_null(path: Path) -> None:
         assert "default" in f and f["default"] is None, where
 
 
-@pytest.mark.parametrize("path", CURRENT, ids=_ids(CURRENT))
-def test_schema_is_backward_compatible_with_its_previous_versions(path: Path) -> None:
-    versions = previous_versions(path)
-    if not versions:
-        pytest.skip(f"{path.name} has no previous version (new file, no history)")
+def history_problems(path: Path, history: Path = HISTORY) -> list[str]:
+    """Why `path` fails its history: no kept version, or one it cannot read.
 
+    Every schema keeps at least `history/<namespace>/<Name>.v1.avsc`: without one
+    the only comparison left would be with git HEAD, which in a clean clone is the
+    file itself, so a breaking change would pass unseen.
+    """
+    kept = history_versions(path, history)
+    if not kept:
+        return [
+            f"{path.name} has no kept version: copy it to "
+            f"schemas/history/<namespace>/{path.stem}.v1.avsc"
+        ]
     current = _read(path)
-    for label, old in versions:
-        assert incompatibility(old, current) is None, f"{path.name} vs {label}"
+    return [
+        f"{path.name} cannot read data written with {label}: {why}"
+        for label, old in kept
+        if (why := incompatibility(old, current)) is not None
+    ]
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=_ids(CURRENT))
+def test_schema_has_history_and_reads_every_kept_version(path: Path) -> None:
+    assert history_problems(path) == []
+
+
+@pytest.mark.parametrize("path", CURRENT, ids=_ids(CURRENT))
+def test_schema_is_backward_compatible_with_the_committed_version(path: Path) -> None:
+    head = head_version(path)
+    if head is None:  # a new file, or no git checkout: the history check stands
+        return
+    assert incompatibility(head, _read(path)) is None, f"{path.name} vs git HEAD"
+
+
+def test_a_schema_without_history_fails_the_history_check(tmp_path: Path) -> None:
+    current = tmp_path / NAMESPACE / "CallLogged.avsc"
+    current.parent.mkdir(parents=True)
+    current.write_text(json.dumps(_call_logged()))
+
+    problems = history_problems(current, tmp_path / "history")
+
+    assert problems == [
+        "CallLogged.avsc has no kept version: copy it to "
+        "schemas/history/<namespace>/CallLogged.v1.avsc"
+    ]
+
+
+def test_a_required_field_without_default_fails_against_the_kept_version(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "history" / NAMESPACE / "CallLogged.v1.avsc"
+    kept.parent.mkdir(parents=True)
+    kept.write_text(json.dumps(_call_logged()))
+    current = tmp_path / NAMESPACE / "CallLogged.avsc"
+    current.parent.mkdir(parents=True)
+    current.write_text(
+        json.dumps(_with_field(_call_logged(), {"name": "campaign_id", "type": "string"}))
+    )
+
+    problems = history_problems(current, tmp_path / "history")
+
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "CallLogged.avsc cannot read data written with history/engage.events/"
+        "CallLogged.v1.avsc: record 0:"
+    )
+    assert "campaign_id" in problems[0]
 
 
 def _call_logged() -> dict[str, Any]:
