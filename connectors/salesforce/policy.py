@@ -52,6 +52,17 @@ class Allowed:
     by_id: bool = False  # record_id is an id of `sobject`, else it must be absent
     needs_contact: bool = False  # engage_contact_id is non-blank
 
+    @property
+    def label(self) -> str:
+        """What this write is, as a person would name it (`Lead Status update`)."""
+        if self.operation == "UPSERT":
+            return f"{self.sobject} upsert by {self.external_id_field}"
+        if self.operation == "UPDATE":
+            return f"{self.sobject} {', '.join(sorted(self.fields))} update"
+        if self.operation == "MATCH":
+            return f"{self.sobject} {'read by id' if self.by_id else 'match'}"
+        return f"{self.sobject} {self.operation.lower().replace('_', ' ')}"
+
 
 def _only(name: str) -> frozenset[str]:
     return frozenset({name})
@@ -138,8 +149,8 @@ def _problems(rule: Allowed, command: Mapping[str, Any]) -> Iterator[str]:
         yield f"needs {groups} to match on"
 
 
-def check(command: Mapping[str, Any]) -> None:
-    """Raise PolicyRefusal unless the command is one of the allowed writes."""
+def check(command: Mapping[str, Any]) -> Allowed:
+    """The allowed write the command is; PolicyRefusal if it is none of them."""
     operation, sobject = command["operation"], command["sobject"]
     rules = [r for r in ALLOWED if (r.operation, r.sobject) == (operation, sobject)]
     if not rules:
@@ -147,5 +158,7 @@ def check(command: Mapping[str, Any]) -> None:
     # Of several allowed writes, explain the one the command comes closest to.
     rules.sort(key=lambda r: -len(r.fields & set(command["fields"])))
     problems = [list(_problems(rule, command)) for rule in rules]
-    if all(problems):
-        raise PolicyRefusal(f"{operation} {sobject} {'; '.join(problems[0])}")
+    for rule, found in zip(rules, problems, strict=True):
+        if not found:
+            return rule
+    raise PolicyRefusal(f"{operation} {sobject} {'; '.join(problems[0])}")

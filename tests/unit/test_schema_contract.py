@@ -248,9 +248,8 @@ def test_a_required_field_without_default_fails_against_the_kept_version(
     kept.write_text(json.dumps(_call_logged()))
     current = tmp_path / NAMESPACE / "CallLogged.avsc"
     current.parent.mkdir(parents=True)
-    current.write_text(
-        json.dumps(_with_field(_call_logged(), {"name": "campaign_id", "type": "string"}))
-    )
+    required = {"name": "campaign_id", "type": "string"}
+    current.write_text(json.dumps(_with_field(_call_logged(), required)))
 
     problems = history_problems(current, tmp_path / "history")
 

@@ -48,7 +48,7 @@ def _command(**overrides: Any) -> dict[str, Any]:
 def test_task_upsert_by_activity_id_with_the_agents_call_fields_passes() -> None:
     assert _call_task_fields().keys() == TASK_FIELDS
 
-    check(_command())
+    assert check(_command()).label == "Task upsert by Engage_Activity_Id__c"
 
 
 def test_email_task_upsert_with_a_subset_of_the_fields_passes() -> None:
@@ -60,11 +60,15 @@ def test_email_task_upsert_with_a_subset_of_the_fields_passes() -> None:
         EXTERNAL_ID: "evt-email-1",
     }
 
-    check(_command(fields=fields))
+    assert check(_command(fields=fields)).label == (
+        "Task upsert by Engage_Activity_Id__c"
+    )
 
 
 def test_null_values_of_allowed_fields_pass() -> None:
-    check(_command(fields=_call_task_fields(Description=None, CallType=None)))
+    rule = check(_command(fields=_call_task_fields(Description=None, CallType=None)))
+
+    assert rule.label == "Task upsert by Engage_Activity_Id__c"
 
 
 LEAD_ID = "00Q5e00000AbCdEEAV"
@@ -148,9 +152,42 @@ ALLOWED = {
 }
 
 
-@pytest.mark.parametrize("command", ALLOWED.values(), ids=ALLOWED.keys())
-def test_every_allowed_write_passes(command: dict[str, Any]) -> None:
-    check(command)
+# Which allowed write each example is: check() must name that one, not just pass.
+ALLOWED_AS = {
+    "task upsert by activity id": "Task upsert by Engage_Activity_Id__c",
+    "create lead, required fields only": "Lead create",
+    "create lead, every allowed field": "Lead create",
+    "create lead, null optional field": "Lead create",
+    "create contact, required fields only": "Contact create",
+    "create contact, every allowed field": "Contact create",
+    "create account, name only": "Account create",
+    "create account with website": "Account create",
+    "update lead status (18-char id)": "Lead Status update",
+    "update lead status (15-char id)": "Lead Status update",
+    "opt a lead out of email": "Lead HasOptedOutOfEmail update",
+    "opt a contact out of email": "Contact HasOptedOutOfEmail update",
+    "match lead by email": "Lead match",
+    "match contact by last name and phone": "Contact match",
+    "match contact with every allowed field": "Contact match",
+    "match or create lead": "Lead match or create",
+    "match or create lead, every allowed field": "Lead match or create",
+    "match or create contact": "Contact match or create",
+}
+
+
+@pytest.mark.parametrize("name", ALLOWED, ids=ALLOWED.keys())
+def test_every_allowed_write_is_the_write_it_names(name: str) -> None:
+    assert check(ALLOWED[name]).label == ALLOWED_AS[name]
+
+
+def test_every_allowed_example_names_its_write() -> None:
+    assert ALLOWED.keys() == ALLOWED_AS.keys()
+
+
+def test_reading_a_known_record_by_id_is_the_read_rule_not_the_match_rule() -> None:
+    command = _match("MATCH", "Contact") | {"record_id": CONTACT_ID}
+
+    assert check(command).label == "Contact read by id"
 
 
 REFUSED = {
