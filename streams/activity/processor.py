@@ -124,6 +124,10 @@ class ActivityProcessor:
             self._copy_if_unknown(event["contact"], who)
         crm = self.context.settings()
         obj = "Lead" if who.startswith("00Q") else "Contact"
+        if schema == "EmailEvent" and event["event_type"] == "UNSUBSCRIBED":
+            # A legal obligation (CAN-SPAM, GDPR): written back wherever it is mapped,
+            # whether the Task is then written, skipped (history off) or held.
+            self._opt_out(event, who, obj, crm)
         if crm is not None and not crm.sync_settings.writes_activity_for(obj):
             self.stats.history_off_skipped += 1
             return False
@@ -138,8 +142,6 @@ class ActivityProcessor:
         formatted = fmt(event, owner_id)
         self.stats.sentiment_dropped += formatted.sentiment_dropped
         self._emit(formatted, event)
-        if schema == "EmailEvent" and event["event_type"] == "UNSUBSCRIBED":
-            self._opt_out(event, who, obj, crm)
         return True
 
     def _copy_if_unknown(self, contact: dict[str, Any], who: str) -> None:
