@@ -84,6 +84,9 @@ class ContactActions:
         ref, ecid = event["contact"], event["contact"]["engage_contact_id"]
         current = self.c.store.get(ecid)
         when = _ms(event["occurred_at"])
+        if current is None and event["action"] in ("UPDATED", "STATUS_CHANGED"):
+            # Engage acted on a contact its copy lacks: the reference makes the copy.
+            current = self._copy_from(ref, when)
         if event["action"] in ("ADDED", "ADDED_TO_SALESFLOW"):
             base = current or EngageContact(engage_contact_id=ecid, updated_at_ms=0)
             if current is None:
@@ -107,6 +110,20 @@ class ContactActions:
             )
         elif event["action"] == "STATUS_CHANGED" and current is not None:
             self._status(current, event, crm, when)
+
+    def _copy_from(self, ref: dict[str, Any], when: int) -> EngageContact:
+        """Engage's copy of a contact made from an event's contact reference."""
+        ecid = ref["engage_contact_id"]
+        values = {f: ref.get(f) for f in CORE_FIELDS if ref.get(f)}
+        contact = EngageContact(engage_contact_id=ecid, updated_at_ms=0).with_values(
+            values, {k: when for k in values}
+        )
+        linked = ref.get("salesforce_id")
+        if linked:
+            obj = "Lead" if linked.startswith("00Q") else "Contact"
+            contact = replace(contact, salesforce_id=linked, salesforce_object=obj)
+        self.c._emit(None, contact)
+        return self.c.store.get(ecid) or contact
 
     def _request_link(
         self,
@@ -167,15 +184,34 @@ class ContactActions:
             contact,
             apply_engage_edit(contact, {"status": status}, when, crm.mapping(obj)),  # type: ignore[arg-type]
         )
+        # Not linked yet: the status waits in Engage's copy (with its time) and is
+        # written when the link arrives (`_status_after_link`).
         if contact.salesforce_object != "Lead" or not contact.salesforce_id:
             return
+        self._write_status(
+            f"status-{event['event_id']}", contact, status, contact.salesforce_id, crm
+        )
+
+    def _write_status(
+        self,
+        command_id: str,
+        contact: EngageContact,
+        status: str,
+        lead_id: str,
+        crm: CrmSettings,
+        current: str | None = None,
+    ) -> None:
+        """An UPDATE of Lead.Status to Engage's `status` (through `status_values`),
+        where the mapping writes it back and it differs from `current`."""
         if not writes_back(crm.mapping("Lead"), LEAD_STATUS):
             return
         lead = crm.objects.get("Lead")
         value = (lead.status_values or {}).get(status, status) if lead else status
+        if value == current:
+            return
         self._command(
-            f"status-{event['event_id']}", "UPDATE", "Lead", {"Status": value},
-            contact.engage_contact_id, contact.salesforce_id, contact.salesforce_id,
+            command_id, "UPDATE", "Lead", {"Status": value},
+            contact.engage_contact_id, lead_id, lead_id,
         )
         self.stats.status_writebacks += 1
 
@@ -208,22 +244,24 @@ class ContactActions:
                 result = self.c.serde.decode("WriteResult", origin.value)
             except DecodeError:
                 continue
-            if not (
-                result["success"]
-                and result["engage_contact_id"]
-                and result["salesforce_id"]
-            ):
-                continue
-            if result["status_code"] not in LINK_STATUSES:
-                continue
-            with self.link_lock:
-                with self.c._lock:
-                    linked = self._link(result)
-                self.c.producer.flush()  # the link is in Engage's copy before releasing
-                if linked and self.release is not None:
-                    ecid, sf_id = result["engage_contact_id"], result["salesforce_id"]
-                    self.stats.released += self.release(ecid, sf_id)
+            self.on_result(result)
         self.c.producer.flush()
+
+    def on_result(self, result: dict[str, Any]) -> None:
+        """A link the writer reports: Engage's copy takes it, then parked activities
+        and a status set before the link follow."""
+        wanted = result["engage_contact_id"] and result["salesforce_id"]
+        if not (result["success"] and wanted):
+            return
+        if result["status_code"] not in LINK_STATUSES:
+            return
+        with self.link_lock:
+            with self.c._lock:
+                linked = self._link(result)
+            self.c.producer.flush()  # the link is in Engage's copy before releasing
+            if linked and self.release is not None:
+                ecid, sf_id = result["engage_contact_id"], result["salesforce_id"]
+                self.stats.released += self.release(ecid, sf_id)
 
     def _link(self, result: dict[str, Any]) -> bool:
         ecid = result["engage_contact_id"]
@@ -242,6 +280,14 @@ class ContactActions:
         )
         self.c._emit(contact, linked)
         self.stats.links += 1
+        status_time = linked.field_times.get("status", 0)
+        if obj == "Lead" and linked.status and status_time > modified:
+            # Set in Engage before the link and newer than the Lead's last change:
+            # the newest status wins, as it would have had the link come first.
+            self._write_status(
+                f"status-{ecid}-{status_time}", linked, linked.status,
+                result["salesforce_id"], crm, current=result["record"].get("Status"),
+            )
         return True
 
 

@@ -48,15 +48,21 @@ class ContactsProcessor:
         kafka: where the topics are.
         store: the local copy (rebuilt from `engage.contacts` by `load`).
         settings: returns the CRM settings in force (they can change while running).
+        producer: where outputs go (`AckingProducer` of `kafka` when not given).
     """
 
     def __init__(
-        self, kafka: KafkaSettings, store: ContactStore, settings: Any
+        self,
+        kafka: KafkaSettings,
+        store: ContactStore,
+        settings: Any,
+        producer: Any = None,
     ) -> None:
         self.kafka, self.store, self._settings = kafka, store, settings
         self.topics = Topics(kafka)
         self.serde = Serde.for_kafka(kafka)
-        self.producer = AckingProducer(kafka)
+        # The producer port: Kafka's by default, an in-memory one in unit tests.
+        self.producer = producer if producer is not None else AckingProducer(kafka)
         self.dead_letters = DeadLetters(self.producer, self.topics.dlq.name)
         self.stats = InboundStats()
         self.loaded = False

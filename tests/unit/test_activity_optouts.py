@@ -13,31 +13,9 @@ from engage_sync.settings import KafkaSettings
 from streams.activity.processor import ActivityProcessor, Context
 from streams.settings.document import parse_document
 from tests.factories import contact_ref, email_event
+from tests.ports import MemoryParkedIndex, RecordingProducer
 
 LEAD, CONTACT = "00Q5e00000AbCdEEAV", "0035e00000AbCdEEAV"
-
-
-class RecordingProducer:
-    """The producer port, in memory: what was produced, per topic."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes | None]] = []
-
-    def produce(
-        self,
-        topic: str,
-        value: bytes | None,
-        key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-        timestamp_ms: int = 0,
-    ) -> None:
-        self.sent.append((topic, value, key))
-
-    def flush(self, timeout: float = 60.0) -> None:
-        return None
-
-    async def flush_async(self, wait_seconds: float = 60.0) -> None:
-        return None
 
 
 class Users:
@@ -128,34 +106,9 @@ def test_unsubscribe_with_opt_out_mapped_one_way_writes_nothing_back() -> None:
     assert _commands(processor, producer) == []
 
 
-class ParkedIndex:
-    """The parked-activities port, in memory."""
-
-    loaded = True
-
-    def __init__(self) -> None:
-        self.items: dict[str, dict[str, Any]] = {}
-
-    def load(self) -> None:
-        return None
-
-    def add(self, item: dict[str, Any]) -> None:
-        self.items[item["event_id"]] = item
-
-    def remove(self, event_id: str) -> None:
-        self.items.pop(event_id, None)
-
-    def for_contact(self, engage_contact_id: str) -> list[dict[str, Any]]:
-        return [
-            i
-            for i in self.items.values()
-            if i["engage_contact_id"] == engage_contact_id
-        ]
-
-
 def test_unsubscribe_of_an_unlinked_contact_is_written_back_when_it_links() -> None:
     processor, producer = _processor(_crm("false"))
-    processor.context.parked = ParkedIndex()
+    processor.context.parked = MemoryParkedIndex()
     event = email_event(
         event_type="UNSUBSCRIBED",
         contact=contact_ref(engage_contact_id="ec-new", salesforce_id=None),
