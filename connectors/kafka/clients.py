@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -100,18 +102,62 @@ class DeliveryFailed(RuntimeError):
     """Kafka did not acknowledge a produced record."""
 
 
+class _Scope:
+    """Deliveries of one caller: records in flight and the failures reported."""
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self.errors: list[str] = []
+
+
+def _caller() -> tuple[str, int]:
+    """Who is producing: the running asyncio task, else the thread.
+
+    Agents share a producer: the activity agent's task in the event loop, the
+    contacts agents in executor threads, the results agent releasing parked
+    activities. Each one's flush must prove its own records, not another's.
+    """
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running event loop in this thread
+        task = None
+    if task is not None:
+        return ("task", id(task))
+    return ("thread", threading.get_ident())
+
+
 class AckingProducer:
-    """A producer: `flush` proves every record since the last flush was acknowledged."""
+    """A producer whose `flush` proves that every record the caller (this asyncio
+    task, or this thread) produced since its last flush was acknowledged.
+
+    Delivery reports run in whichever thread polls librdkafka; each record's report
+    is booked to the caller that produced it, so one agent's flush neither takes
+    nor hides another agent's failures.
+    """
 
     def __init__(self, settings: KafkaSettings, **overrides: Any) -> None:
         self._producer = producer(settings, **overrides)
-        self._errors: list[str] = []
-        self.pending = 0
+        self._scopes: dict[tuple[str, int], _Scope] = {}
+        self._lock = threading.Lock()
 
-    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        self.pending -= 1
-        if err is not None:
-            self._errors.append(f"{msg.topic()}: {err}")
+    @property
+    def pending(self) -> int:
+        """Records in flight, of every caller."""
+        with self._lock:
+            return sum(s.pending for s in self._scopes.values())
+
+    def _scope(self, caller: tuple[str, int]) -> _Scope:
+        with self._lock:
+            return self._scopes.setdefault(caller, _Scope())
+
+    def _reporter(self, scope: _Scope) -> Any:
+        def on_delivery(err: KafkaError | None, msg: Message) -> None:
+            with self._lock:
+                scope.pending -= 1
+                if err is not None:
+                    scope.errors.append(f"{msg.topic()}: {err}")
+
+        return on_delivery
 
     def produce(
         self,
@@ -120,7 +166,10 @@ class AckingProducer:
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
         timestamp_ms: int = 0,
+        partition: int | None = None,
     ) -> None:
+        extra = {} if partition is None else {"partition": partition}
+        scope = self._scope(_caller())
         while True:
             try:
                 self._producer.produce(
@@ -130,26 +179,49 @@ class AckingProducer:
                     # list is invariant, but produce only reads the headers.
                     headers=cast("_KafkaHeaders | None", headers),
                     timestamp=timestamp_ms,
-                    on_delivery=self._on_delivery,
+                    on_delivery=self._reporter(scope),
+                    **extra,
                 )
-                self.pending += 1
+                with self._lock:
+                    scope.pending += 1
                 break
             except BufferError:
                 self._producer.poll(0.05)
         self._producer.poll(0)
 
     def flush(self, timeout: float = 60.0) -> None:
-        """Block until every pending record is acknowledged.
+        """Block until every record this caller produced is acknowledged.
 
         Raises:
-            DeliveryFailed: a record was refused or timed out; nothing may be committed.
+            DeliveryFailed: one of them was refused or timed out; the caller may
+                commit nothing that depends on them.
         """
-        remaining = self._producer.flush(timeout)
-        errors, self._errors = self._errors, []
+        self._flush_scope(_caller(), timeout)
+
+    def _flush_scope(self, caller: tuple[str, int], timeout: float) -> None:
+        scope = self._scope(caller)
+        deadline = time.monotonic() + timeout
+        # flush() sends what lingers and serves delivery reports (anyone's).
+        self._producer.flush(min(timeout, 0.05))
+        while True:
+            with self._lock:
+                pending = scope.pending
+            if pending <= 0 or time.monotonic() >= deadline:
+                break
+            self._producer.flush(min(0.1, max(0.0, deadline - time.monotonic())))
+        with self._lock:
+            errors, scope.errors = scope.errors, []
+            remaining = max(0, scope.pending)
+            if remaining == 0:
+                self._scopes.pop(caller, None)  # tasks and threads come and go
         if remaining or errors:
             raise DeliveryFailed(
                 f"{remaining} record(s) unacknowledged, errors: {errors[:3]}"
             )
 
     async def flush_async(self, wait_seconds: float = 60.0) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.flush, wait_seconds)
+        """`flush` for the calling task, waited on in an executor thread."""
+        caller = _caller()
+        await asyncio.get_running_loop().run_in_executor(
+            None, self._flush_scope, caller, wait_seconds
+        )
