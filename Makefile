@@ -1,16 +1,20 @@
 # engage-sync — `make help` lists the verbs.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# 3.11 (what CI's full suite runs on) when present, else the oldest CPython >= 3.11 found.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3.14 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-apache test-tansu test-unit test-integration test-e2e test-full bench lint typecheck compose-up compose-down clean
+.PHONY: help install run test test-apache test-tansu test-unit test-integration test-e2e test-full test-pythons bench lint typecheck compose-up compose-down clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: no CPython >= 3.11 found: install one, or set PYTHON=/path/to/python3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -36,6 +40,9 @@ test-unit: $(STAMP) ## unit tests only
 test-full: $(STAMP) ## every tier at full sizes (slow)
 	ENGAGE_SYNC_FULL=1 $(BIN)/pytest -q tests
 
+test-pythons: ## unit tier + wheel smoke test on each other CPython >= 3.12 here (.venv-3.X)
+	scripts/test-pythons
+
 bench: $(STAMP) ## run the benchmarks and write docs/benchmarks.md
 	PYTHONPATH=. $(BIN)/python -m bench.run
 
@@ -52,4 +59,4 @@ compose-down: ## stop the compose stack (monitoring too) and drop its volumes
 	docker compose --profile monitoring down -v
 
 clean: ## remove the venv and local state
-	rm -rf $(VENV) .engage-sync
+	rm -rf $(VENV) .venv-3.* .engage-sync

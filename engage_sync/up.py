@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
@@ -97,9 +98,8 @@ def _wait_for_sandbox(
     )
 
 
-DEMO_SETTINGS = (
-    Path(__file__).resolve().parents[1] / "docs" / "crm-settings.example.yaml"
-)
+# Package data, so `up` works from an installed wheel as well as from the checkout.
+DEMO_SETTINGS = resources.files("engage_sync.examples") / "crm-settings.example.yaml"
 
 
 def _metrics_port(role: str) -> int:
@@ -114,20 +114,25 @@ def _metrics_port(role: str) -> int:
 
 def _apply_demo_settings(kafka: KafkaSettings, env: dict[str, str], logs: Path) -> None:
     """The demo org gets the example CRM settings, backfilling what its rules select."""
-    for args in (
-        ["settings", "apply", str(DEMO_SETTINGS)],
-        ["poll-history", "--object", "Lead"],
-        ["poll-history", "--object", "Contact"],
-    ):
-        with (logs / "setup.log").open("ab") as log:
-            done = subprocess.run(
-                [sys.executable, "-m", "engage_sync.cli", *args],
-                env=os.environ | env, stdout=log, stderr=subprocess.STDOUT, timeout=300,
-            )
-        if done.returncode != 0:
-            raise SystemExit(
-                f"engage-sync: `{' '.join(args)}` failed; see {logs / 'setup.log'}"
-            )
+    # as_file: a real path for the child even if the package is ever run from a zip.
+    with resources.as_file(DEMO_SETTINGS) as example:
+        for args in (
+            ["settings", "apply", str(example)],
+            ["poll-history", "--object", "Lead"],
+            ["poll-history", "--object", "Contact"],
+        ):
+            with (logs / "setup.log").open("ab") as log:
+                done = subprocess.run(
+                    [sys.executable, "-m", "engage_sync.cli", *args],
+                    env=os.environ | env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=300,
+                )
+            if done.returncode != 0:
+                raise SystemExit(
+                    f"engage-sync: `{' '.join(args)}` failed; see {logs / 'setup.log'}"
+                )
 
 
 def _table(snapshot: dict[str, object], header: str) -> Table:

@@ -1,4 +1,4 @@
-"""Avro wiring: loads `.avsc` files by path and encodes/decodes both wire formats."""
+"""Avro wiring: loads the packaged `.avsc` files; encodes/decodes both wire formats."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib import resources
+from importlib.resources.abc import Traversable
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -18,7 +19,9 @@ from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 from connectors.kafka import config
 from engage_sync.settings import KafkaSettings
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# The top-level `schemas/` folder, shipped as package data (pyproject maps it): found
+# through importlib.resources so an installed wheel needs no checkout beside it.
+SCHEMA_DIR: Traversable = resources.files("engage_sync.schemas")
 NAMESPACE = "engage.events"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
@@ -53,11 +56,20 @@ class AvroSchema:
         return json.dumps(self.standalone)
 
 
-def _load_named(schema_dir: Path) -> dict[str, dict[str, Any]]:
+def _schema_files(schema_dir: Traversable) -> list[Traversable]:
+    """`<namespace>/<Name>.avsc` files; `history/` is for the compatibility test."""
+    folders = [f for f in schema_dir.iterdir() if f.is_dir() and f.name != "history"]
+    return [
+        file
+        for folder in sorted(folders, key=lambda f: f.name)
+        for file in sorted(folder.iterdir(), key=lambda f: f.name)
+        if file.name.endswith(".avsc")
+    ]
+
+
+def _load_named(schema_dir: Traversable) -> dict[str, dict[str, Any]]:
     raw: dict[str, dict[str, Any]] = {}
-    for path in sorted(schema_dir.glob("*/*.avsc")):
-        if path.parent.name == "history":
-            continue
+    for path in _schema_files(schema_dir):
         doc = json.loads(path.read_text(encoding="utf-8"))
         raw[f"{doc['namespace']}.{doc['name']}"] = doc
     return raw
@@ -89,7 +101,7 @@ def _inline(node: Any, raw: dict[str, dict[str, Any]], seen: set[str]) -> Any:
 class SchemaCatalog:
     """Every schema in `schemas/`, parsed once, addressable by name and fingerprint."""
 
-    def __init__(self, schema_dir: Path = SCHEMA_DIR) -> None:
+    def __init__(self, schema_dir: Traversable = SCHEMA_DIR) -> None:
         raw = _load_named(schema_dir)
         self._schemas: dict[str, AvroSchema] = {}
         for name, doc in raw.items():
@@ -230,7 +242,7 @@ class Serde:
     def __init__(
         self,
         schema_registry: str | dict[str, Any] | None = None,
-        schema_dir: Path = SCHEMA_DIR,
+        schema_dir: Traversable = SCHEMA_DIR,
     ) -> None:
         """`schema_registry`: a URL or a registry client config; None = no registry
         (single-object encoding)."""

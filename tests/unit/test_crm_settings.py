@@ -13,7 +13,9 @@ from streams.settings.describe_check import check_against_describe, field_types
 from streams.settings.document import SettingsError, dump_document, parse_document
 from streams.settings.models import CrmSettings, MappingRow, default_mapping
 
-EXAMPLE = Path(__file__).parents[2] / "docs" / "crm-settings.example.yaml"
+EXAMPLE = (
+    Path(__file__).parents[2] / "engage_sync" / "examples" / "crm-settings.example.yaml"
+)
 MINIMAL = "objects: {Lead: {sync: true}}\n"
 LEAD_STATUSES = [
     "Open - Not Contacted",
