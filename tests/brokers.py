@@ -9,6 +9,7 @@ is a failure.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -116,7 +117,11 @@ class ApacheKafka:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        # Refused connections until the broker listens: polled for, not printed.
+        quiet = logging.getLogger("tests.brokers.librdkafka")
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet})
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:
