@@ -54,11 +54,13 @@ def apache_kafka_missing() -> str | None:
 
 @dataclass
 class SaslSsl:
-    """A SASL_SSL (SCRAM) listener: the broker's PEM certificate/key and its users."""
+    """A SASL_SSL (SCRAM) listener: the broker's PEM certificate/key and its users;
+    with `authorizer`, SASL users get only what ACLs allow (PLAINTEXT: everything)."""
 
     cert: Path
     key: Path
     users: dict[str, str] = field(default_factory=dict)
+    authorizer: bool = False
 
 
 class ApacheKafka:
@@ -98,6 +100,8 @@ class ApacheKafka:
             ]
             for user, password in self.sasl_ssl.users.items():
                 cmd += ["--scram-user", f"{user}:{password}"]
+            if self.sasl_ssl.authorizer:
+                cmd.append("--authorizer")
         return cmd
 
     def start(self, timeout: float = 180.0) -> ApacheKafka:

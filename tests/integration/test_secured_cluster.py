@@ -1,10 +1,12 @@
 """The whole pipeline on a secured cluster: SASL_SSL (SCRAM-SHA-512, a private CA)
 and a Schema Registry behind basic auth over HTTPS, as on Confluent Cloud or MSK.
 
-Apache Kafka with a SASL_SSL listener is started for this module (its PLAINTEXT
-listener is not used by anything under test). A wrong password or a CA that did not
-sign the broker's certificate stops each process with one line naming the setting,
-and no password appears in any log, output or topic.
+Apache Kafka with a SASL_SSL listener that enforces ACLs is started for this module;
+each role runs as its own SASL user with exactly the ACLs the README lists for it
+(`tests/acls.py`), so a missing ACL fails the scenario. Its PLAINTEXT listener (a
+super user) only grants them. A wrong password or a CA that did not sign the broker's
+certificate stops each process with one line naming the setting, and no password
+appears in any log, output or topic.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from connectors.kafka import clients
 from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
@@ -30,14 +34,17 @@ from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from sandbox.registry import RegistryStandIn
 from sandbox.tls import ensure_tls_files
+from tests.acls import grant, role_grants
 from tests.brokers import ApacheKafka, BrokerUnavailable, SaslSsl, in_ci
 from tests.conftest import REPO, Proc, Processes, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
 from tests.reliability.secrets_scan import Secret, file_blobs, scan, topic_blobs
 from tests.waiting import wait_until
 
-USER = "engage"
+USER = "engage"  # the test's own clients: ACLs for everything
 PASSWORD = "Scram-pw-for-engage-0042"  # noqa: S105 - planted test secrets
+ROLES = ("worker", "writer", "poller", "settings", "lag", "dlq", "replay")
+ROLE_PASSWORDS = {role: f"Scram-pw-for-{role}-0042" for role in ROLES}
 WRONG_PASSWORD = "Wrong-scram-pw-0042-xyz"  # noqa: S105
 REGISTRY_SECRET = "registry-api-secret-0042"  # noqa: S105
 SETTINGS_YAML = """
@@ -48,6 +55,7 @@ objects:
     rules: {any: [{field: Title, op: contains, value: Sales}]}
 """
 CALLS = 12
+ADMIN_GRANTS = role_grants(KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="x:1"))["admin"]
 START_FAILS_WITHIN = 30.0
 
 
@@ -67,7 +75,12 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster
     ensure_tls_files(other, "127.0.0.1")
     broker = ApacheKafka(
         tmp_path_factory.mktemp("secured-kafka"),
-        sasl_ssl=SaslSsl(tls / "server.pem", tls / "server.key", {USER: PASSWORD}),
+        sasl_ssl=SaslSsl(
+            tls / "server.pem",
+            tls / "server.key",
+            {USER: PASSWORD} | ROLE_PASSWORDS,
+            authorizer=True,
+        ),
     )
     try:
         broker.start()
@@ -75,6 +88,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster
         if in_ci():
             pytest.fail(f"Apache Kafka is required under CI=true: {exc}")
         pytest.skip(f"Apache Kafka tier skipped: {exc}")
+    grant(broker.bootstrap, USER, ADMIN_GRANTS)
     registry = RegistryStandIn(
         basic_auth=f"{USER}:{REGISTRY_SECRET}", tls_dir=tmp_path_factory.mktemp("sr")
     ).start()
@@ -83,6 +97,16 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredCluster
     finally:
         registry.stop()
         broker.stop()
+
+
+def as_role(
+    cluster: SecuredCluster, settings: KafkaSettings, role: str
+) -> KafkaSettings:
+    """The same deployment as SASL user `role`, granted the ACLs of that role."""
+    grant(cluster.broker.bootstrap, role, role_grants(settings)[role])
+    return settings.model_copy(
+        update={"sasl_username": role, "sasl_password": SecretStr(ROLE_PASSWORDS[role])}
+    )
 
 
 def secured_settings(cluster: SecuredCluster, **env: str) -> KafkaSettings:
@@ -162,6 +186,7 @@ def _engage_copy(settings: KafkaSettings) -> dict[str, dict[str, Any]]:
 
 def _secrets() -> list[Secret]:
     return [
+        *(Secret(f"{r} password", pw.encode()) for r, pw in ROLE_PASSWORDS.items()),
         Secret("SASL password", PASSWORD.encode()),
         Secret("wrong SASL password", WRONG_PASSWORD.encode()),
         Secret("registry secret", REGISTRY_SECRET.encode()),
@@ -180,15 +205,24 @@ def test_every_process_and_verb_works_through_sasl_ssl_and_an_authenticated_regi
     settings = secured_settings(secured)
     # Topics created through the SASL_SSL listener: the admin client authenticates.
     assert ensure_topics(settings, Topics(settings).all())
-    env = kafka_env(settings) | salesforce_env(sandbox_org)
+    env = {
+        role: kafka_env(as_role(secured, settings, role)) | salesforce_env(sandbox_org)
+        for role in ROLES
+    }
     out = Outputs(tmp_path)
-    applied = out.cli(env, "settings", "apply", "--skip-describe", _yaml(tmp_path))
+    applied = out.cli(
+        env["settings"], "settings", "apply", "--skip-describe", _yaml(tmp_path)
+    )
     assert applied.returncode == 0, applied.stderr
     admin.put_records("Contact", [{"LastName": f"Sec{i}"} for i in range(4)])
     people = [r["Id"] for r in admin.records("Contact")]
 
+    # ACLs are enforced: the dlq role sees its topic, not the calls.
+    visible = clients.admin(as_role(secured, settings, "dlq")).list_topics(timeout=30)
+    assert Topics(settings).dlq.name in visible.topics
+    assert Topics(settings).calls.name not in visible.topics
     for role in ("worker", "writer", "poller"):
-        processes.start(role, env)
+        processes.start(role, env[role])
     ids = _publish_calls(settings, people)
     wait_until(
         lambda: {t.get("Engage_Activity_Id__c") for t in admin.records("Task")} >= ids,
@@ -205,18 +239,19 @@ def test_every_process_and_verb_works_through_sasl_ssl_and_an_authenticated_regi
     )
     pipeline_seconds = time.monotonic() - started
 
-    lag = out.cli(env, "lag", "--json")
+    lag = out.cli(env["lag"], "lag", "--json")
     assert lag.returncode == 0, lag.stderr
     groups = {g["group"] for g in json.loads(lag.stdout)["groups"]}
     assert {settings.group("worker"), settings.group("writer")} <= groups
     dlq = wait_until(
-        lambda: _dlq_total(out.cli(env, "dlq", "list", "--json")),
+        lambda: _dlq_total(out.cli(env["dlq"], "dlq", "list", "--json")),
         60,
         what="the undecodable call as a dead letter",
     )
     assert dlq == 1
     replay = out.cli(
-        env, "replay", "--topic", "engage.dialer.calls", "--since", "-1h", "--dry-run"
+        env["replay"],
+        *("replay", "--topic", "engage.dialer.calls", "--since", "-1h", "--dry-run"),
     )
     assert replay.returncode == 0, replay.stderr
     assert f"{CALLS + 1} record(s)" in replay.stdout

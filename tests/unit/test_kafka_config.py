@@ -342,3 +342,23 @@ def test_refused_connections_are_not_blamed_on_a_setting_at_once() -> None:
     )
 
     assert failure.fix is None and not failure.certain
+
+
+def test_unreachable_brokers_are_one_line_naming_the_servers_after_the_deadline(
+    tls_dir: Path,
+) -> None:
+    from connectors.kafka.embedded import free_port
+
+    settings = sasl(KAFKA_SSL_CA_FILE=str(tls_dir / "ca.pem")).model_copy(
+        update={"bootstrap_servers": f"127.0.0.1:{free_port()}"}
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        preflight.check_kafka(settings, timeout=1.0)
+
+    message = raised.value.message
+    assert "\n" not in message and PASSWORD not in message
+    assert message.startswith(f"cannot reach Kafka at {settings.bootstrap_servers}")
+    assert message.endswith(
+        "check KAFKA_BOOTSTRAP_SERVERS and KAFKA_SECURITY_PROTOCOL=SASL_SSL"
+    )
