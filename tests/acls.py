@@ -4,18 +4,17 @@ broker that enforces ACLs, so a missing ACL fails the test)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from confluent_kafka.admin import (
     AclBinding,
     AclOperation,
     AclPermissionType,
-    AdminClient,
     ResourcePatternType,
     ResourceType,
 )
 
+from connectors.kafka import clients
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 
@@ -94,8 +93,8 @@ _RESOURCES = {
 }
 
 
-def grant(superuser_bootstrap: str, principal: str, grants: list[Grant]) -> None:
-    """Create the ACLs for `User:<principal>` through a super-user listener."""
+def grant(superuser: KafkaSettings, principal: str, grants: list[Grant]) -> None:
+    """Create the ACLs for `User:<principal>` as `superuser` (a super-user listener)."""
     bindings = [
         AclBinding(
             _RESOURCES[g.resource],
@@ -109,9 +108,6 @@ def grant(superuser_bootstrap: str, principal: str, grants: list[Grant]) -> None
         for g in grants
         for op in g.operations
     ]
-    quiet = logging.getLogger("tests.acls.librdkafka")
-    quiet.addHandler(logging.NullHandler())
-    quiet.propagate = False
-    admin = AdminClient({"bootstrap.servers": superuser_bootstrap, "logger": quiet})
+    admin = clients.admin(superuser)
     for future in admin.create_acls(bindings, request_timeout=30).values():
         future.result(timeout=30)
