@@ -46,6 +46,10 @@ def role_grants(settings: KafkaSettings) -> dict[str, list[Grant]]:
     worker_reads = [t.calls, t.emails, t.contact_actions, t.records, t.results]
     worker_state = [t.users, t.parked, t.contacts, t.accounts]
     return {
+        "topics": [
+            Grant("topic", f"{t.prefix}{f}.", ("CREATE", "DESCRIBE"), prefixed=True)
+            for f in ("engage", "salesforce")
+        ],
         "worker": groups
         + see_all
         + _topics([s.name for s in worker_reads], "READ")
@@ -77,6 +81,7 @@ def role_grants(settings: KafkaSettings) -> dict[str, list[Grant]]:
         ],
         "dlq": groups + _topics([t.dlq.name], "READ"),
         "replay": groups + see_all + _topics([t.calls.name], "READ"),
+        "contacts": groups + _topics([t.contacts.name], "READ", "WRITE"),
         # The test's own clients: everything (creates topics, reads all to scan them).
         "admin": [
             Grant("cluster", "kafka-cluster", ("ALL",)),

@@ -26,7 +26,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.kafka import clients
-from connectors.kafka.clients import AckingProducer, ensure_topics
+from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
 from connectors.kafka.topics import Topics
@@ -43,7 +43,10 @@ from tests.waiting import wait_until
 
 USER = "engage"  # the test's own clients: ACLs for everything
 PASSWORD = "Scram-pw-for-engage-0042"  # noqa: S105 - planted test secrets
-ROLES = ("worker", "writer", "poller", "settings", "lag", "dlq", "replay")
+ROLES = (
+    *("topics", "worker", "writer", "poller", "settings"),
+    *("lag", "dlq", "replay", "contacts"),
+)
 ROLE_PASSWORDS = {role: f"Scram-pw-for-{role}-0042" for role in ROLES}
 WRONG_PASSWORD = "Wrong-scram-pw-0042-xyz"  # noqa: S105
 REGISTRY_SECRET = "registry-api-secret-0042"  # noqa: S105
@@ -208,13 +211,14 @@ def test_every_process_and_verb_works_through_sasl_ssl_and_an_authenticated_regi
 ) -> None:
     started = time.monotonic()
     settings = secured_settings(secured)
-    # Topics created through the SASL_SSL listener: the admin client authenticates.
-    assert ensure_topics(settings, Topics(settings).all())
     env = {
         role: kafka_env(as_role(secured, settings, role)) | salesforce_env(sandbox_org)
         for role in ROLES
     }
     out = Outputs(tmp_path)
+    made = out.cli(env["topics"], "topics")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.count(settings.topic_prefix) == len(Topics(settings).all())
     applied = out.cli(
         env["settings"], "settings", "apply", "--skip-describe", _yaml(tmp_path)
     )
@@ -243,6 +247,9 @@ def test_every_process_and_verb_works_through_sasl_ssl_and_an_authenticated_regi
         what="the polled Lead in Engage's copy",
     )
     pipeline_seconds = time.monotonic() - started
+    shown = out.cli(env["contacts"], "contacts", "show", lead)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["salesforce_id"] == lead
 
     lag = out.cli(env["lag"], "lag", "--json")
     assert lag.returncode == 0, lag.stderr
