@@ -4,8 +4,9 @@ librdkafka never gives up on a wrong password or an untrusted certificate: it lo
 FAIL line and retries forever, so a process started with a bad credential would hang
 or print the same error every second. Every process calls `check_kafka` (and
 `check_registry`) before its first real client, and a failure becomes one
-`ConfigError` line that names the setting to fix. The check's own client logs
-nothing (its errors are read from `error_cb`), so that line is the only output.
+`ConfigError` line that names the setting to fix. The check's own client prints
+nothing (its error events and log lines are read, not shown), so that line is the
+only output.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 from connectors.kafka import config as kafka_config
 from engage_sync.settings import ConfigError, KafkaSettings
 
-# A logger that drops everything: the check reports through ConfigError alone.
+# The check's librdkafka logger: read by `_Collect`, never shown (ConfigError reports).
 _SILENT = logging.getLogger("engage_sync.preflight.librdkafka")
 _SILENT.addHandler(logging.NullHandler())
 _SILENT.propagate = False
@@ -71,9 +72,37 @@ def classify(code: int, text: str, settings: KafkaSettings) -> Failure:
             detail,
             certain=False,
         )
+    if any(alert in lowered for alert in _CLIENT_CERT_ALERTS):
+        return Failure(
+            "the brokers refused the client certificate (or its absence): check "
+            "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE",
+            detail,
+        )
     if code == KafkaError._SSL or "certificate verify failed" in lowered:
         return Failure(_tls_fix(settings), detail)
     return Failure(None, detail, certain=False)
+
+
+# TLS alerts a broker sends when it requires a client certificate and got none or
+# one it does not trust. librdkafka logs these ("Receive failed: ... tlsv13 alert
+# certificate required") without an error event.
+_CLIENT_CERT_ALERTS = (
+    "alert certificate required",
+    "alert bad certificate",
+    "alert unknown ca",
+    "alert certificate unknown",
+)
+
+
+class _Collect(logging.Handler):
+    """Classifies each librdkafka log line of the check's client into `seen`."""
+
+    def __init__(self, seen: list[Failure], settings: KafkaSettings) -> None:
+        super().__init__(logging.WARNING)
+        self.seen, self.settings = seen, settings
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(classify(0, record.getMessage(), self.settings))
 
 
 def _tls_fix(settings: KafkaSettings) -> str:
@@ -111,20 +140,25 @@ def check_kafka(settings: KafkaSettings, timeout: float = DEFAULT_TIMEOUT) -> No
             "socket.connection.setup.timeout.ms": 10_000,
         },
     )
-    client = AdminClient(conf)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if client.list_topics(timeout=min(2.0, timeout)).brokers:
-                return
-        except KafkaException:
-            pass  # the error events say why
-        client.poll(0)
-        certain = next((f for f in seen if f.certain and f.fix), None)
-        if certain is not None:
-            raise ConfigError(f"{certain.fix} ({certain.detail})")
-        if time.monotonic() >= deadline:
-            raise ConfigError(_unreachable(settings, seen, timeout))
+    collect = _Collect(seen, settings)
+    _SILENT.addHandler(collect)
+    try:
+        client = AdminClient(conf)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if client.list_topics(timeout=min(2.0, timeout)).brokers:
+                    return
+            except KafkaException:
+                pass  # the error events and log lines say why
+            client.poll(0)
+            certain = next((f for f in seen if f.certain and f.fix), None)
+            if certain is not None:
+                raise ConfigError(f"{certain.fix} ({certain.detail})")
+            if time.monotonic() >= deadline:
+                raise ConfigError(_unreachable(settings, seen, timeout))
+    finally:
+        _SILENT.removeHandler(collect)
 
 
 def _unreachable(settings: KafkaSettings, seen: list[Failure], timeout: float) -> str:
@@ -132,17 +166,18 @@ def _unreachable(settings: KafkaSettings, seen: list[Failure], timeout: float) -
     if likely is not None:
         return f"{likely.fix} ({likely.detail})"
     details = [f.detail for f in seen if "brokers are down" not in f.detail]
-    last = details[-1] if details else "no answer"
-    # A plaintext client at a TLS listener gets no error at all, only silence.
-    also = (
-        ""
-        if settings.security_protocol == "PLAINTEXT"
-        else f" and KAFKA_SECURITY_PROTOCOL={settings.security_protocol}"
-    )
-    return (
-        f"cannot reach Kafka at {settings.bootstrap_servers} within {timeout:.0f} s "
-        f"({last}): check KAFKA_BOOTSTRAP_SERVERS{also}"
-    )
+    where = f"Kafka at {settings.bootstrap_servers} within {timeout:.0f} s"
+    if details:  # refused, unresolvable, timed out: the address is wrong or down
+        return f"cannot reach {where} ({details[-1]}): check KAFKA_BOOTSTRAP_SERVERS"
+    # Silence, no error event at all: what a plaintext client gets from a TLS
+    # listener, and a TLS client without a certificate from brokers requiring one.
+    fix = f"KAFKA_SECURITY_PROTOCOL (now {settings.security_protocol})"
+    if settings.uses_tls and settings.ssl_cert_file is None:
+        fix += (
+            ", or KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE if the brokers "
+            "require client certificates"
+        )
+    return f"no answer from {where}: check KAFKA_BOOTSTRAP_SERVERS and {fix}"
 
 
 def check_registry(settings: KafkaSettings) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +15,9 @@ import pytest
 from confluent_kafka import KafkaError
 
 from connectors.kafka import config, preflight
+from connectors.kafka.embedded import free_port
 from engage_sync.settings import ConfigError, KafkaSettings, load
-from sandbox.tls import ensure_tls_files
+from sandbox.tls import ensure_tls_files, server_context
 
 PASSWORD = "s3cret-sasl-password-0042"  # noqa: S105 - a planted test secret
 KEY_PASSWORD = "s3cret-key-password-0042"  # noqa: S105
@@ -344,11 +349,9 @@ def test_refused_connections_are_not_blamed_on_a_setting_at_once() -> None:
     assert failure.fix is None and not failure.certain
 
 
-def test_unreachable_brokers_are_one_line_naming_the_servers_after_the_deadline(
+def test_refused_connections_are_one_line_naming_the_servers_after_the_deadline(
     tls_dir: Path,
 ) -> None:
-    from connectors.kafka.embedded import free_port
-
     settings = sasl(KAFKA_SSL_CA_FILE=str(tls_dir / "ca.pem")).model_copy(
         update={"bootstrap_servers": f"127.0.0.1:{free_port()}"}
     )
@@ -359,6 +362,73 @@ def test_unreachable_brokers_are_one_line_naming_the_servers_after_the_deadline(
     message = raised.value.message
     assert "\n" not in message and PASSWORD not in message
     assert message.startswith(f"cannot reach Kafka at {settings.bootstrap_servers}")
-    assert message.endswith(
-        "check KAFKA_BOOTSTRAP_SERVERS and KAFKA_SECURITY_PROTOCOL=SASL_SSL"
-    )
+    assert "Connection refused" in message
+    assert message.endswith("check KAFKA_BOOTSTRAP_SERVERS")
+
+
+@pytest.fixture
+def mtls_server(tls_dir: Path) -> Iterator[str]:
+    """A TLS listener that demands a client certificate (as MSK's mTLS port does)
+    and drops clients without one; yields its host:port."""
+    context = server_context(tls_dir)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(tls_dir / "ca.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with contextlib.suppress(OSError):
+                context.wrap_socket(conn, server_side=True).close()
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def test_brokers_requiring_a_client_certificate_name_the_cert_settings(
+    mtls_server: str, tls_dir: Path
+) -> None:
+    """librdkafka only logs the broker's TLS alert (no error event): the check
+    reads its log lines too."""
+    settings = kafka_settings(
+        KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CA_FILE=str(tls_dir / "ca.pem")
+    ).model_copy(update={"bootstrap_servers": mtls_server})
+
+    with pytest.raises(ConfigError) as raised:
+        preflight.check_kafka(settings, timeout=10)
+
+    message = raised.value.message
+    assert message.startswith("the brokers refused the client certificate")
+    assert "check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE" in message
+    assert "alert certificate required" in message
+
+
+def test_silence_names_the_protocol_and_client_certificates() -> None:
+    """A listener that accepts and never answers (a plaintext client at a TLS port
+    gets this): no event, no log line, so the likely settings are named."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        settings = kafka_settings(KAFKA_SECURITY_PROTOCOL="SSL").model_copy(
+            update={"bootstrap_servers": f"127.0.0.1:{listener.getsockname()[1]}"}
+        )
+        with pytest.raises(ConfigError) as raised:
+            preflight.check_kafka(settings, timeout=1.0)
+    finally:
+        listener.close()
+
+    message = raised.value.message
+    assert message.startswith("no answer from Kafka at 127.0.0.1:")
+    assert "KAFKA_SECURITY_PROTOCOL (now SSL)" in message
+    assert "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE" in message
