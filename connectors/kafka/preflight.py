@@ -41,12 +41,14 @@ class Failure:
 
 
 def classify(code: int, text: str, settings: KafkaSettings) -> Failure:
-    """Turn one librdkafka error event into the setting it points at.
+    """Turn one librdkafka error event or log line (code 0) into the setting it
+    points at.
 
     librdkafka reports a refused SASL login as _AUTHENTICATION (also an unsupported
     mechanism), an unverifiable certificate as _SSL (sometimes as _TRANSPORT whose
     text says "certificate verify failed"), and a plaintext client talking to a TLS
-    listener as _TRANSPORT mentioning security.protocol.
+    listener as _TRANSPORT mentioning security.protocol; a broker's TLS alert about
+    our client certificate appears only in its log lines.
     """
     detail = text.split(": ", 1)[-1] if ": " in text else text
     lowered = text.lower()
@@ -57,8 +59,6 @@ def classify(code: int, text: str, settings: KafkaSettings) -> Failure:
                 "check KAFKA_SASL_MECHANISM",
                 detail,
             )
-        if "ssl" in lowered and "sasl" not in lowered:
-            return Failure(_tls_fix(settings), detail)
         return Failure(
             f"Kafka refused the SASL login of user {settings.sasl_username!r} "
             f"({settings.sasl_mechanism}): check KAFKA_SASL_USERNAME and "
