@@ -74,6 +74,7 @@ def worker() -> None:
 @app.command()
 def writer() -> None:
     """Run the Salesforce writer (commands -> Salesforce, results -> Kafka)."""
+    from connectors.kafka import preflight
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.writer import SalesforceWriter, Stopping
@@ -82,7 +83,7 @@ def writer() -> None:
 
     _logging()
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     metrics_settings = load(MetricsSettings)
     follower = SettingsFollower(kafka)
     sink = SalesforceWriter(
@@ -142,10 +143,11 @@ def produce(
     ],
 ) -> None:
     """Publish JSON lines as Avro events; any invalid line and nothing is published."""
+    from connectors.kafka import preflight
     from engage_sync.produce import publish
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     try:
         sent, errors = publish(kafka, topic, file)
     except (KeyError, ValueError) as exc:
@@ -161,11 +163,12 @@ def produce(
 @app.command("topics")
 def create_topics() -> None:
     """Create every topic the pipeline uses (missing ones only)."""
+    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     created = ensure_topics(kafka, Topics(kafka).all())
     typer.echo(f"created: {', '.join(created) if created else 'nothing (all exist)'}")
 

@@ -1,14 +1,22 @@
-"""A Confluent Schema Registry stand-in: `python -m sandbox.registry --port 8081`."""
+"""A Confluent Schema Registry stand-in: `python -m sandbox.registry --port 8081`.
+
+Optionally behind HTTP basic auth (`--basic-auth user:password`, 401 otherwise, as
+Confluent's registry and Confluent Cloud answer) and over HTTPS with a certificate
+from `sandbox.tls` (`--tls-dir DIR`), so clients' auth and CA settings get tested.
+"""
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hmac
 import json
 import logging
 import signal
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -219,6 +227,7 @@ def _handler(stand_in: RegistryStandIn) -> type[BaseHTTPRequestHandler]:
             parts = [unquote(p) for p in url.path.split("/") if p]
             status, answer = 200, None
             try:
+                stand_in.authorize(self.headers.get("Authorization"))
                 body = self._body()
                 answer = route(
                     stand_in.store, self.command, parts, parse_qs(url.query), body
@@ -229,6 +238,8 @@ def _handler(stand_in: RegistryStandIn) -> type[BaseHTTPRequestHandler]:
             stand_in.record(Logged(self.command, url.path, url.query, status))
             data = json.dumps(answer).encode()
             self.send_response(status)
+            if status == 401:
+                self.send_header("WWW-Authenticate", 'Basic realm="SchemaRegistry"')
             self.send_header("Content-Type", CONTENT_TYPE)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -252,15 +263,30 @@ def _handler(stand_in: RegistryStandIn) -> type[BaseHTTPRequestHandler]:
 
 
 class RegistryStandIn:
-    """The registry served over plain HTTP from a background thread.
+    """The registry served from a background thread, over HTTP or HTTPS.
 
     Args:
         host: interface to bind.
         port: TCP port; 0 picks a free one (read `url` after `start`).
+        basic_auth: "user:password" every request must carry (None: no auth).
+        tls_dir: serve HTTPS with the CA and server certificate `sandbox.tls` keeps
+            there (made on first use; clients trust `tls_dir/ca.pem`).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        basic_auth: str | None = None,
+        tls_dir: Path | None = None,
+    ) -> None:
         self.host, self.port = host, port
+        self._expected = (
+            None
+            if basic_auth is None
+            else "Basic " + base64.b64encode(basic_auth.encode()).decode()
+        )
+        self.tls_dir = tls_dir
         self.store = SchemaStore()
         self._log: list[Logged] = []
         self._log_lock = threading.Lock()
@@ -272,6 +298,13 @@ class RegistryStandIn:
             raise RuntimeError("registry stand-in already started")
         server = ThreadingHTTPServer((self.host, self.port), _handler(self))
         server.daemon_threads = True
+        if self.tls_dir is not None:
+            from sandbox import tls
+
+            tls.ensure_tls_files(self.tls_dir, self.host)
+            server.socket = tls.server_context(self.tls_dir).wrap_socket(
+                server.socket, server_side=True
+            )
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
@@ -297,7 +330,21 @@ class RegistryStandIn:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls_dir is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def ca_path(self) -> Path | None:
+        """The CA file a client must trust (HTTPS only)."""
+        return None if self.tls_dir is None else self.tls_dir / "ca.pem"
+
+    def authorize(self, header: str | None) -> None:
+        """Refuse a request without the configured credentials, as the real registry
+        does: 401 and error code 401 (constant-time comparison)."""
+        if self._expected is None:
+            return
+        if header is None or not hmac.compare_digest(header, self._expected):
+            raise RegistryError(401, 401, "Unauthorized")
 
     def record(self, entry: Logged) -> None:
         log.info("%s %s %s -> %d", entry.method, entry.path, entry.query, entry.status)
@@ -316,6 +363,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    parser.add_argument("--basic-auth", help="user:password every request must carry")
+    parser.add_argument("--tls-dir", type=Path, help="serve HTTPS (certs kept here)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
@@ -324,7 +373,9 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with RegistryStandIn(args.host, args.port) as registry:
+    with RegistryStandIn(
+        args.host, args.port, basic_auth=args.basic_auth, tls_dir=args.tls_dir
+    ) as registry:
         print(f"schema registry stand-in listening on {registry.url}", flush=True)
         while not stop.wait(0.5):
             pass

@@ -9,6 +9,7 @@ is a failure.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -53,11 +54,13 @@ def apache_kafka_missing() -> str | None:
 
 @dataclass
 class SaslSsl:
-    """A SASL_SSL (SCRAM) listener: the broker's PEM certificate/key and its users."""
+    """A SASL_SSL (SCRAM) listener: the broker's PEM certificate/key and its users;
+    with `authorizer`, SASL users get only what ACLs allow (PLAINTEXT: everything)."""
 
     cert: Path
     key: Path
     users: dict[str, str] = field(default_factory=dict)
+    authorizer: bool = False
 
 
 class ApacheKafka:
@@ -97,6 +100,8 @@ class ApacheKafka:
             ]
             for user, password in self.sasl_ssl.users.items():
                 cmd += ["--scram-user", f"{user}:{password}"]
+            if self.sasl_ssl.authorizer:
+                cmd.append("--authorizer")
         return cmd
 
     def start(self, timeout: float = 180.0) -> ApacheKafka:
@@ -116,8 +121,11 @@ class ApacheKafka:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        # Quiet: librdkafka would log every refused connect while the JVM starts.
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        # Refused connections until the broker listens: polled for, not printed.
+        quiet = logging.getLogger("tests.brokers.librdkafka")
+        quiet.addHandler(logging.NullHandler())
+        quiet.propagate = False
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": quiet})
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:

@@ -8,10 +8,15 @@ the dicts handed to a client; nothing here logs them.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
 from engage_sync.settings import KafkaSettings
+
+# librdkafka's own log lines (FAIL, ERROR, ...) go through Python logging under this
+# name, in the process's log format, instead of librdkafka's bare stderr printer.
+LIBRDKAFKA_LOGGER = logging.getLogger("librdkafka")
 
 
 def librdkafka(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]:
@@ -19,6 +24,7 @@ def librdkafka(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "bootstrap.servers": settings.require_bootstrap(),
         "security.protocol": settings.security_protocol,
+        "logger": LIBRDKAFKA_LOGGER,
     }
     if settings.uses_sasl:
         assert settings.sasl_password is not None  # the settings check this

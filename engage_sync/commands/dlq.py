@@ -41,10 +41,11 @@ def _scan(
     kafka: KafkaSettings, use: Callable[[Iterator[DeadLetter]], T]
 ) -> tuple[str, T]:
     """`use` applied to the whole dead-letter topic, streamed: only what it keeps."""
+    from connectors.kafka import preflight
     from connectors.kafka.dlq_reader import read_dead_letters
     from connectors.kafka.topics import Topics
 
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     topic = Topics(kafka).dlq.name
     try:
         return topic, use(read_dead_letters(kafka, topic))

@@ -12,12 +12,13 @@ from engage_sync.settings import KafkaSettings, SalesforceSettings, load
 
 
 def _connected() -> tuple[KafkaSettings, object]:
+    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from connectors.salesforce.client import SalesforceClient
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     ensure_topics(kafka, Topics(kafka).all())
     return kafka, SalesforceClient(load(SalesforceSettings)).connect()
 
@@ -145,14 +146,15 @@ def contacts_show(
     ],
 ) -> None:
     """Print one contact of Engage's copy."""
+    from connectors.kafka import preflight
     from connectors.kafka.serde import Serde
     from connectors.kafka.snapshot import latest_values
     from connectors.kafka.topics import Topics
     from streams.contacts.normalize import normalize_email
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
-    serde, wanted = Serde(), normalize_email(who)
+    preflight.check(kafka)
+    serde, wanted = Serde.for_kafka(kafka), normalize_email(who)
     for value in latest_values(kafka, Topics(kafka).contacts.name).values():
         record = serde.decode("EngageContact", value)
         if who in (record["engage_contact_id"], record["salesforce_id"]) or (

@@ -90,10 +90,11 @@ def lag(
     from confluent_kafka import KafkaException
     from rich.console import Console
 
+    from connectors.kafka import preflight
     from connectors.kafka.lag import UnknownGroupError, group_lag
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     try:
         groups = group_lag(kafka, group)
         if as_json:

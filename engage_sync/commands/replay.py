@@ -144,6 +144,7 @@ def replay(
     ] = False,
 ) -> None:
     """Re-process a window of a topic's history (by record timestamp) as live."""
+    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from connectors.kafka.window import TimeWindow, scan, window_consumer
@@ -151,7 +152,7 @@ def replay(
     from streams.replay import path_for, replayable
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     topics = Topics(kafka)
     accepted = replayable(topics)
     try:

@@ -24,6 +24,7 @@ def apply(
     ] = False,
 ) -> None:
     """Validate FILE (also against the org's describe), then publish it if valid."""
+    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from streams.settings.describe_check import check_against_describe
@@ -31,7 +32,7 @@ def apply(
     from streams.settings.topic import publish
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     try:
         settings = parse_document(file.read_text(encoding="utf-8"), str(file))
     except SettingsError as exc:
@@ -60,11 +61,12 @@ def apply(
 @app.command("show")
 def show() -> None:
     """Print the settings in force."""
+    from connectors.kafka import preflight
     from streams.settings.document import dump_document
     from streams.settings.topic import current
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
+    preflight.check(kafka)
     found = current(kafka)
     if found is None:
         typer.echo(
