@@ -31,7 +31,6 @@ def apply(
     from streams.settings.topic import publish
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
     try:
         settings = parse_document(file.read_text(encoding="utf-8"), str(file))
     except SettingsError as exc:
@@ -40,8 +39,11 @@ def apply(
         raise typer.Exit(1) from None
     if not skip_describe:
         from connectors.salesforce.client import SalesforceClient
+        from engage_sync.errors import require_salesforce
 
-        client = SalesforceClient(load(SalesforceSettings)).connect()
+        salesforce = load(SalesforceSettings)
+        require_salesforce(salesforce)
+        client = SalesforceClient(salesforce).connect()
         names = set(settings.objects) | (
             {"Account"} if "Contact" in settings.objects else set()
         )
@@ -64,7 +66,6 @@ def show() -> None:
     from streams.settings.topic import current
 
     kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
     found = current(kafka)
     if found is None:
         typer.echo(
