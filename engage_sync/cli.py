@@ -42,10 +42,19 @@ app = typer.Typer(
 # Verbs that do not need Kafka checked first: `up` starts its own broker (and checks
 # a given KAFKA_BOOTSTRAP_SERVERS itself), `sandbox` is the local org.
 NO_KAFKA = frozenset({"up", "sandbox"})
-# Verbs that never (de)serialize with the registry: a registry outage must not stop
-# an operator from looking at lag or dead letters.
+# Verbs that never need the registry (the CRM settings document uses schema
+# fingerprints; dead letters are shown undecoded if need be): a registry outage must
+# not stop an operator from looking at lag, dead letters or settings.
 NO_REGISTRY = frozenset(
-    {"topics", "lag", "dlq list", "dlq show", "dlq resubmit", "contacts show"}
+    {
+        "topics",
+        "lag",
+        "dlq list",
+        "dlq show",
+        "dlq resubmit",
+        "settings apply",
+        "settings show",
+    }
 )
 
 

@@ -126,7 +126,7 @@ def require_kafka(kafka: KafkaSettings, timeout: float = KAFKA_PROBE_SECONDS) ->
             if len(recorder.lines) >= 3 and len(set(recorder.lines[-3:])) <= 2:
                 break
     finally:
-        logging.getLogger(logger.name).removeHandler(recorder)
+        logger.removeHandler(recorder)
     # The longest of the last lines says most ("SSL handshake failed: ...:
     # connecting to a PLAINTEXT broker listener?").
     last = max(recorder.lines[-3:], key=len) if recorder.lines else None

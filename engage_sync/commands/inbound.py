@@ -162,7 +162,8 @@ def contacts_show(
     from streams.contacts.normalize import normalize_email
 
     kafka = load(KafkaSettings)
-    serde, wanted = Serde(), normalize_email(who)
+    # Engage's copy is written with the registry's framing when one is set.
+    serde, wanted = Serde.for_kafka(kafka), normalize_email(who)
     for value in latest_values(kafka, Topics(kafka).contacts.name).values():
         record = serde.decode("EngageContact", value)
         if who in (record["engage_contact_id"], record["salesforce_id"]) or (

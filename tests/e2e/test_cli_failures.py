@@ -19,7 +19,7 @@ import typer.main
 from engage_sync.cli import NO_KAFKA, NO_REGISTRY, app
 from engage_sync.settings import KafkaSettings
 from tests.conftest import REPO, kafka_env
-from tests.ports import closed_port, listening_port
+from tests.sockets import closed_port, listening_port
 
 EXAMPLE_SETTINGS = str(REPO / "docs" / "crm-settings.example.yaml")
 CALL = (

@@ -20,7 +20,7 @@ from engage_sync.errors import (
 )
 from engage_sync.settings import ConfigError, KafkaSettings, SalesforceSettings
 from tests.conftest import REPO
-from tests.ports import closed_port, listening_port
+from tests.sockets import closed_port, listening_port
 
 
 @pytest.fixture(autouse=True)
