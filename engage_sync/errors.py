@@ -1,10 +1,10 @@
 """One line naming the setting to fix, never a traceback, when Kafka, the Schema
 Registry or the Salesforce org cannot be reached or refuses us.
 
-Two halves: `require_kafka`/`require_registry` are fast checks a verb runs before its
-work (librdkafka retries a dead bootstrap forever, so without them a consumer waits
-or a listing reads "nothing"); `one_line` turns the errors that still escape a verb
-into the line `main()` prints.
+Two halves: `require_kafka`, `require_registry` and `require_salesforce` are fast
+checks a verb runs before its work (librdkafka retries a dead bootstrap forever, so
+without them a consumer waits or a listing reads "nothing"); `one_line` turns the
+errors that still escape a verb into the line `main()` prints.
 """
 
 from __future__ import annotations
