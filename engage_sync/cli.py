@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from engage_sync.errors import (
+    one_line,
+    require_kafka,
+    require_registry,
+    require_salesforce,
+)
 from engage_sync.settings import (
     BudgetSettings,
     ConfigError,
@@ -30,12 +39,55 @@ app = typer.Typer(
 )
 
 
+# Verbs that do not need Kafka checked first: `up` starts its own broker (and checks
+# a given KAFKA_BOOTSTRAP_SERVERS itself), `sandbox` is the local org.
+NO_KAFKA = frozenset({"up", "sandbox"})
+# Verbs that never need the registry (the CRM settings document uses schema
+# fingerprints; dead letters are shown undecoded if need be): a registry outage must
+# not stop an operator from looking at lag, dead letters or settings.
+NO_REGISTRY = frozenset(
+    {
+        "topics",
+        "lag",
+        "dlq list",
+        "dlq show",
+        "dlq resubmit",
+        "settings apply",
+        "settings show",
+    }
+)
+
+
 def _logging(level: str = "INFO") -> None:
+    """Log lines go to stderr, so stdout carries only a verb's results."""
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
+
+
+def _version(show: bool) -> None:
+    if show:
+        from importlib.metadata import version
+
+        typer.echo(f"engage-sync {version('engage-sync')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    # Every verb logs INFO to stderr; `up` keeps its terminal for the live status.
+    _logging("WARNING" if ctx.invoked_subcommand == "up" else "INFO")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -56,7 +108,6 @@ def up(
     """Run the pipeline locally with demo traffic and live status (Ctrl-C stops)."""
     from engage_sync.up import run_up
 
-    _logging("WARNING")
     run_up(data_dir=data_dir, duration=duration, rate=rate)
 
 
@@ -65,31 +116,27 @@ def worker() -> None:
     """Run the Faust agents (activity events -> Salesforce commands)."""
     from streams.app import run_worker
 
-    _logging()
-    kafka = load(KafkaSettings)
-    kafka.require_bootstrap()
-    run_worker(kafka, load(WorkerSettings))
+    run_worker(load(KafkaSettings), load(WorkerSettings))
 
 
 @app.command()
 def writer() -> None:
     """Run the Salesforce writer (commands -> Salesforce, results -> Kafka)."""
-    from connectors.kafka import preflight
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.writer import SalesforceWriter, Stopping
     from engage_sync import metrics
     from streams.settings.topic import SettingsFollower
 
-    _logging()
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
+    salesforce = load(SalesforceSettings)
+    require_salesforce(salesforce)
     metrics_settings = load(MetricsSettings)
     follower = SettingsFollower(kafka)
     sink = SalesforceWriter(
         kafka,
         load(WriterSettings),
-        SalesforceClient(load(SalesforceSettings)),
+        SalesforceClient(salesforce),
         settings_provider=lambda: follower.settings,
         budget=load(BudgetSettings),
     )
@@ -121,18 +168,25 @@ def sandbox() -> None:
     """Run the local Salesforce sandbox org over HTTPS (settings: SANDBOX_* env)."""
     from sandbox.org import serve
 
-    _logging()
     s = load(SandboxSettings)
-    serve(
-        s.data_dir,
-        s.host,
-        s.port,
-        daily_api_limit=s.daily_api_limit,
-        page_size=s.page_size,
-        seed_demo=s.seed_demo,
-        token_ttl_seconds=s.token_ttl_seconds,
-        fault_plan=s.fault_plan,
-    )
+    try:
+        serve(
+            s.data_dir,
+            s.host,
+            s.port,
+            daily_api_limit=s.daily_api_limit,
+            page_size=s.page_size,
+            seed_demo=s.seed_demo,
+            token_ttl_seconds=s.token_ttl_seconds,
+            fault_plan=s.fault_plan,
+        )
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        _fail(
+            f"the sandbox cannot listen on {s.host}:{s.port} ({exc.strerror}): "
+            "set SANDBOX_PORT to a free port (0 = any) or SANDBOX_HOST"
+        )
 
 
 @app.command()
@@ -143,11 +197,9 @@ def produce(
     ],
 ) -> None:
     """Publish JSON lines as Avro events; any invalid line and nothing is published."""
-    from connectors.kafka import preflight
     from engage_sync.produce import publish
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
     try:
         sent, errors = publish(kafka, topic, file)
     except (KeyError, ValueError) as exc:
@@ -163,12 +215,10 @@ def produce(
 @app.command("topics")
 def create_topics() -> None:
     """Create every topic the pipeline uses (missing ones only)."""
-    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
     created = ensure_topics(kafka, Topics(kafka).all())
     typer.echo(f"created: {', '.join(created) if created else 'nothing (all exist)'}")
 
@@ -197,11 +247,49 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _checked(name: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+    """`callback`, after checking that Kafka (and the registry) answer."""
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        kafka = load(KafkaSettings)
+        require_kafka(kafka)
+        if name not in NO_REGISTRY:
+            require_registry(kafka)
+        return callback(*args, **kwargs)
+
+    return checked
+
+
+def _check_connections_first(root: typer.Typer, prefix: str = "") -> None:
+    """Every verb, and every verb added later, checks its services before its work:
+    librdkafka would otherwise wait forever on a dead bootstrap, or a listing would
+    report "nothing" instead of "cannot reach"."""
+    for info in root.registered_commands:
+        assert info.callback is not None
+        name = f"{prefix}{info.name or info.callback.__name__}".replace("_", "-")
+        if name not in NO_KAFKA:
+            info.callback = _checked(name, info.callback)
+    for group in root.registered_groups:
+        assert group.typer_instance is not None
+        _check_connections_first(group.typer_instance, f"{prefix}{group.name} ")
+
+
+_check_connections_first(app)
+
+
 def main() -> None:
+    """The console script: known failures end as one `engage-sync: ...` line."""
     try:
         app()
     except ConfigError as exc:
         typer.echo(exc.code, err=True)
+        sys.exit(2)
+    except Exception as exc:
+        line = one_line(exc)
+        if line is None:
+            raise  # a bug: its traceback is what a report needs
+        typer.echo(f"engage-sync: {line}", err=True)
         sys.exit(2)
 
 

@@ -1,4 +1,9 @@
-"""Demo traffic for `engage-sync up`: realistic calls/emails, a few unlinked/broken."""
+"""Demo traffic for `engage-sync up`: realistic calls/emails, a few unlinked/broken.
+
+Everything the demo sends refers to records and users the sandbox org really has, so
+its Tasks are written; the only events meant to fail are the few deliberately broken
+ones, counted in `DemoTraffic.deliberate_bad` and labelled on the live status.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
@@ -30,6 +38,10 @@ EMAIL_SUBJECTS = [
     "Pricing",
 ]
 LINKS = ["Pricing page", "Customer story", "Product tour", "Book a meeting"]
+# Engage's users in the demo; `demo_settings` maps each to a seeded Salesforce User.
+DEMO_USERS = ("u1", "u2", "u3")
+# Share of events sent as undecodable bytes, to show the dead-letter topic at work.
+BROKEN_SHARE = 0.01
 
 
 def contact_ref(record: dict[str, Any] | None) -> dict[str, Any]:
@@ -68,7 +80,7 @@ def random_call(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
     return {
         "event_id": str(uuid.uuid4()),
         "occurred_at": datetime.now(UTC),
-        "user_id": rng.choice(["u1", "u2", "u3"]),
+        "user_id": rng.choice(DEMO_USERS),
         "contact": contact,
         "subject": rng.choice(SUBJECTS),
         "call_result": result,
@@ -101,7 +113,7 @@ def random_email(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
     return {
         "event_id": str(uuid.uuid4()),
         "occurred_at": datetime.now(UTC),
-        "user_id": rng.choice(["u1", "u2", "u3"]),
+        "user_id": rng.choice(DEMO_USERS),
         "contact": contact,
         "event_type": event_type,
         "email_subject": rng.choice(EMAIL_SUBJECTS),
@@ -112,6 +124,27 @@ def random_email(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
         if event_type == "SENT"
         else None,
     }
+
+
+def demo_settings(example: Path, reps: Sequence[dict[str, Any]], out: Path) -> Path:
+    """The example CRM settings with `users` mapped to the org's own sales reps.
+
+    The example's `users` entry is a placeholder id that no org has; applied as is,
+    every Task of that Engage user was refused (INVALID_CROSS_REFERENCE_KEY on
+    OwnerId). Engage users beyond the reps fall back to the integration user.
+    """
+    if not reps:
+        raise ValueError("the sandbox org has no sales reps (Users) to own Tasks")
+    document = yaml.safe_load(example.read_text(encoding="utf-8"))
+    document["users"] = {
+        user: reps[i % len(reps)]["Id"] for i, user in enumerate(DEMO_USERS)
+    }
+    out.write_text(
+        "# Written by `engage-sync up` from " + example.name + ": users mapped to\n"
+        "# the sandbox org's sales reps.\n" + yaml.safe_dump(document, sort_keys=False),
+        encoding="utf-8",
+    )
+    return out
 
 
 class DemoTraffic(threading.Thread):
@@ -131,6 +164,7 @@ class DemoTraffic(threading.Thread):
         self.rng = random.Random(seed)
         self.stop_event = threading.Event()
         self.sent = 0
+        self.deliberate_bad = 0  # broken on purpose: each ends as one dead letter
 
     def run(self) -> None:
         while not self.stop_event.wait(1 / self.rate):
@@ -145,9 +179,10 @@ class DemoTraffic(threading.Thread):
         person = None if roll < 0.05 or not self.people else rng.choice(self.people)
         contact = contact_ref(person)
         key = contact["engage_contact_id"].encode()
-        if roll > 0.99:
+        if roll > 1 - BROKEN_SHARE:
             # A broken upstream producer: shows the dead-letter topic at work.
             self.producer.produce(self.topics.calls.name, os.urandom(24), key)
+            self.deliberate_bad += 1
         elif rng.random() < 0.4:
             self.producer.produce(
                 self.topics.calls.name,

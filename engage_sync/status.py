@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
@@ -88,3 +91,22 @@ class TopicCounter(threading.Thread):
             "Salesforce records polled": c[t.records.name],
             "Engage contact updates": c[t.contacts.name],
         }
+
+
+def render_table(snapshot: dict[str, object], header: str) -> Table:
+    """The terminal's live view: one row per count."""
+    from rich.table import Table
+
+    table = Table(title=header, title_justify="left", show_header=False, box=None)
+    table.add_column(style="bold cyan")
+    table.add_column(justify="right")
+    for name, value in snapshot.items():
+        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
+    return table
+
+
+def plain_line(snapshot: dict[str, object], elapsed: float) -> str:
+    """The same counts as one line, for output that is not a terminal (docker logs,
+    CI, a file), where a live view would only appear once `up` ends."""
+    counts = "; ".join(f"{name} {value}" for name, value in snapshot.items())
+    return f"status at {elapsed:.0f}s: {counts}"

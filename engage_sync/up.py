@@ -10,21 +10,26 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import nullcontext as _nothing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
 from connectors.kafka.clients import ensure_topics
 from connectors.kafka.embedded import EmbeddedBroker, free_port
 from connectors.kafka.topics import Topics
-from engage_sync.demo import DemoTraffic
+from engage_sync.demo import DemoTraffic, demo_settings
+from engage_sync.errors import require_kafka
 from engage_sync.metrics import DEFAULT_PORTS
 from engage_sync.settings import KafkaSettings, load
-from engage_sync.status import TopicCounter
+from engage_sync.status import TopicCounter, plain_line, render_table
+from sandbox.admin import SandboxAdmin
+
+# How often the status is printed as a plain line when stdout is not a terminal.
+PLAIN_STATUS_SECONDS = 5.0
 
 
 @dataclass
@@ -76,8 +81,6 @@ class Children:
 def _wait_for_sandbox(
     data_dir: Path, url: str, child: Child, timeout: float = 60.0
 ) -> dict[str, str]:
-    from sandbox.admin import SandboxAdmin
-
     creds_file = data_dir / "credentials.json"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -112,40 +115,36 @@ def _metrics_port(role: str) -> int:
             return free_port()
 
 
-def _apply_demo_settings(kafka: KafkaSettings, env: dict[str, str], logs: Path) -> None:
-    """The demo org gets the example CRM settings, backfilling what its rules select."""
-    # as_file: a real path for the child even if the package is ever run from a zip.
-    with resources.as_file(DEMO_SETTINGS) as example:
-        for args in (
-            ["settings", "apply", str(example)],
-            ["poll-history", "--object", "Lead"],
-            ["poll-history", "--object", "Contact"],
-        ):
-            with (logs / "setup.log").open("ab") as log:
-                done = subprocess.run(
-                    [sys.executable, "-m", "engage_sync.cli", *args],
-                    env=os.environ | env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    timeout=300,
-                )
-            if done.returncode != 0:
-                raise SystemExit(
-                    f"engage-sync: `{' '.join(args)}` failed; see {logs / 'setup.log'}"
-                )
+def _apply_demo_settings(
+    admin: SandboxAdmin, env: dict[str, str], data_dir: Path, logs: Path
+) -> None:
+    """The demo org gets the example CRM settings (users mapped to its own sales
+    reps), backfilling what its rules select."""
+    from sandbox.seed import REP_DOMAIN
 
-
-def _table(snapshot: dict[str, object], header: str) -> Table:
-    table = Table(title=header, title_justify="left", show_header=False, box=None)
-    table.add_column(style="bold cyan")
-    table.add_column(justify="right")
-    for name, value in snapshot.items():
-        table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
-    return table
+    reps = [
+        u for u in admin.records("User") if str(u["Username"]).endswith(REP_DOMAIN)
+    ]
+    settings_file = demo_settings(
+        DEMO_SETTINGS, reps, data_dir / "crm-settings.demo.yaml"
+    )
+    for args in (
+        ["settings", "apply", str(settings_file)],
+        ["poll-history", "--object", "Lead"],
+        ["poll-history", "--object", "Contact"],
+    ):
+        with (logs / "setup.log").open("ab") as log:
+            done = subprocess.run(
+                [sys.executable, "-m", "engage_sync.cli", *args],
+                env=os.environ | env, stdout=log, stderr=subprocess.STDOUT, timeout=300,
+            )
+        if done.returncode != 0:
+            raise SystemExit(
+                f"engage-sync: `{' '.join(args)}` failed; see {logs / 'setup.log'}"
+            )
 
 
 def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
-    from sandbox.admin import SandboxAdmin
 
     console = Console()
     data_dir = data_dir.resolve()
@@ -162,6 +161,8 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
             "memory, so each `up` starts from empty topics and re-applies the demo "
             "settings. Set KAFKA_BOOTSTRAP_SERVERS to use a real Kafka.[/]"
         )
+    else:
+        require_kafka(kafka)  # a given broker: one line now, not a hang later
     ensure_topics(kafka, Topics(kafka).all())
     children = Children(logs)
     sandbox_dir = data_dir / "sandbox"
@@ -188,7 +189,7 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
             "SALESFORCE_PRIVATE_KEY_FILE": str(sandbox_dir / "jwt-private-key.pem"),
             "SALESFORCE_CA_BUNDLE": str(sandbox_dir / "ca.pem"),
         }
-        _apply_demo_settings(kafka, env, logs)
+        _apply_demo_settings(admin, env, data_dir, logs)
         for role in ("worker", "writer", "poller"):
             children.start(role, env | {"METRICS_PORT": str(ports[role])})
         people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
@@ -203,7 +204,7 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
                 f"{role} http://127.0.0.1:{p}/metrics" for role, p in ports.items()
             )
         )
-        _watch(console, counter, admin, children, duration, ports["writer"])
+        _watch(console, counter, admin, children, demo, duration, ports["writer"])
         console.print(
             "stopping: demo traffic, then worker and writer, then the sandbox…"
         )
@@ -211,7 +212,8 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
         demo.join(10)
         children.stop_all(names=("worker", "writer"))
         final = counter.settled() | {
-            "Salesforce API calls used": admin.stats()["api_calls"]
+            "deliberate bad events": demo.deliberate_bad,
+            "Salesforce API calls used": admin.stats()["api_calls"],
         }
         counter.stop_event.set()
         print("final status: " + json.dumps(final), flush=True)
@@ -235,15 +237,20 @@ def _budget_state(port: int) -> str:
 def _watch(
     console: Console,
     counter: TopicCounter,
-    admin: object,
+    admin: SandboxAdmin,
     children: Children,
+    demo: DemoTraffic,
     duration: float | None,
     writer_port: int | None = None,
 ) -> None:
+    """Until `duration` or Ctrl-C: a live table on a terminal, else a plain line
+    every PLAIN_STATUS_SECONDS."""
     started = time.monotonic()
-    snapshot: dict[str, object] = {}
+    live = Live(console=console, refresh_per_second=2, transient=False)
+    plain = not console.is_terminal
+    printed = started
     try:
-        with Live(console=console, refresh_per_second=2, transient=False) as live:
+        with live if not plain else _nothing():
             while duration is None or time.monotonic() - started < duration:
                 dead = children.dead()
                 if dead is not None:
@@ -252,15 +259,36 @@ def _watch(
                         f"{dead.popen.returncode}; "
                         f"see {dead.log}"
                     )
-                snapshot = counter.snapshot()
-                try:
-                    snapshot["Salesforce API calls used"] = admin.stats()["api_calls"]  # type: ignore[attr-defined]
-                except Exception:
-                    snapshot["Salesforce API calls used"] = "?"
-                if writer_port is not None:
-                    snapshot["writer API budget"] = _budget_state(writer_port)
+                snapshot = _status(counter, admin, demo, writer_port)
                 elapsed = time.monotonic() - started
-                live.update(_table(snapshot, f"engage-sync up — {elapsed:,.0f}s"))
+                if not plain:
+                    live.update(
+                        render_table(snapshot, f"engage-sync up — {elapsed:,.0f}s")
+                    )
+                elif time.monotonic() - printed >= PLAIN_STATUS_SECONDS:
+                    printed = time.monotonic()
+                    print(plain_line(snapshot, elapsed), flush=True)
                 time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+
+
+def _status(
+    counter: TopicCounter,
+    admin: SandboxAdmin,
+    demo: DemoTraffic,
+    writer_port: int | None,
+) -> dict[str, object]:
+    snapshot: dict[str, object] = {}
+    for name, value in counter.snapshot().items():
+        snapshot[name] = value
+        if name == "dead letters":
+            # Labelled, so nobody reads the demo's own broken events as a fault.
+            snapshot["deliberate bad events"] = demo.deliberate_bad
+    try:
+        snapshot["Salesforce API calls used"] = admin.stats()["api_calls"]
+    except Exception:  # noqa: BLE001 - the org may be stopping; the rest still shows
+        snapshot["Salesforce API calls used"] = "?"
+    if writer_port is not None:
+        snapshot["writer API budget"] = _budget_state(writer_port)
+    return snapshot

@@ -16,7 +16,7 @@ from sandbox.admin_api import AdminApi, ensure_integration_user
 from sandbox.faults import FaultInjector, FaultPlan
 from sandbox.metadata import OrgConfig, Schema
 from sandbox.rules import RuleSet
-from sandbox.seed import seed
+from sandbox.seed import REPS, seed
 from sandbox.server import SandboxApp, SandboxServer
 from sandbox.state import Credentials, OrgState
 from sandbox.store import Store
@@ -128,7 +128,7 @@ class SandboxOrg:
         url_host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
         state.url = f"https://{url_host}:{port}"
         if self.seed_demo and not store.counts().get("Lead"):
-            seed(AdminApi(state).records, 50, 50, 1)
+            seed(AdminApi(state).records, 50, 50, 1, reps=len(REPS))
         self._state, self._server = state, server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -199,14 +199,18 @@ def serve(
     data_dir: Path, host: str = "127.0.0.1", port: int = 0, **options: Any
 ) -> None:
     """Run a sandbox org in the foreground until SIGTERM/SIGINT."""
-    org = SandboxOrg(Path(data_dir), host, port, **options).start()
     stop = threading.Event()
-    server = _serve_metrics(org)
+    # Handlers first: the org answers as soon as it starts, and a SIGTERM sent
+    # then must stop it cleanly, not kill the process mid-start.
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set())
         for sig in (signal.SIGTERM, signal.SIGINT)
     }
+    org: SandboxOrg | None = None
+    server = None
     try:
+        org = SandboxOrg(Path(data_dir), host, port, **options).start()
+        server = _serve_metrics(org)
         print(f"sandbox org listening on {org.url}", flush=True)
         print(f"CA certificate: {org.ca_path}", flush=True)
         print(f"credentials: {org.data_dir / CREDENTIALS_FILE}", flush=True)
@@ -215,7 +219,8 @@ def serve(
     finally:
         if server is not None:
             server.stop()
-        org.stop()
+        if org is not None:
+            org.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -1,4 +1,4 @@
-"""Deterministic demo data: Leads, Contacts and their Accounts."""
+"""Deterministic demo data: Leads, Contacts, their Accounts and the sales reps."""
 
 from __future__ import annotations
 
@@ -132,6 +132,10 @@ INDUSTRIES = [
     "Technology",
 ]
 DOMAINS = ["com", "io", "net", "co"]
+# The demo's sales reps: real Users of the org, so Tasks they own can be written.
+# (The demo's emails are signed "Sam".)
+REPS = [("Sam", "Rivera"), ("Alex", "Chen"), ("Jordan", "Okafor")]
+REP_DOMAIN = "demo.engage-sync.example"
 
 
 def _phone(rng: random.Random) -> str | None:
@@ -165,12 +169,20 @@ def _revenue(rng: random.Random) -> float:
 
 
 def seed(
-    admin: AdminRecords, leads: int, contacts: int, seed_value: int = 0
+    admin: AdminRecords,
+    leads: int,
+    contacts: int,
+    seed_value: int = 0,
+    reps: int = 0,
 ) -> dict[str, Any]:
-    """Insert demo records; returns their ids. Same seed → same data."""
+    """Insert demo records; returns their ids. Same seed → same data.
+
+    `reps` Users (at most len(REPS)) come last, so the other records' ids do not
+    depend on whether reps are seeded.
+    """
     rng = random.Random(seed_value)
     schema = admin.state.schema
-    out: dict[str, list[str]] = {"Lead": [], "Contact": [], "Account": []}
+    out: dict[str, list[str]] = {"Lead": [], "Contact": [], "Account": [], "User": []}
     with admin.state.store.transaction():
         accounts = []
         for _ in range(max(1, contacts // 3) if contacts else 0):
@@ -223,8 +235,22 @@ def seed(
                 },
             )
             out["Lead"].append(rid)
+        for first, last in REPS[:reps]:
+            rid, _ = admin.put(
+                schema.objects["User"],
+                {
+                    "Username": f"{first}.{last}@{REP_DOMAIN}".lower(),
+                    "FirstName": first,
+                    "LastName": last,
+                    "Email": f"{first}.{last}@{REP_DOMAIN}".lower(),
+                    "Alias": (first[0] + last[:4]).lower(),
+                    "IsActive": True,
+                },
+            )
+            out["User"].append(rid)
     return {
         "leads": out["Lead"],
         "contacts": out["Contact"],
         "accounts": out["Account"],
+        "users": out["User"],
     }

@@ -223,8 +223,9 @@ def check_registry(settings: KafkaSettings) -> None:
                 f"the Schema Registry's TLS certificate at {url} is not trusted: "
                 "check SCHEMA_REGISTRY_CA_FILE"
             ) from None
+        reason = text.splitlines()[0][:120] if text else type(exc).__name__
         raise ConfigError(
-            f"cannot reach the Schema Registry at {url} ({type(exc).__name__}): "
+            f"cannot reach the Schema Registry at {url} ({reason}): "
             "check SCHEMA_REGISTRY_URL"
         ) from None
     finally:

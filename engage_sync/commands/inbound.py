@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 from typing import Annotated, Literal
 
@@ -10,17 +11,20 @@ import typer
 
 from engage_sync.settings import KafkaSettings, SalesforceSettings, load
 
+log = logging.getLogger("engage_sync.poll_history")
+
 
 def _connected() -> tuple[KafkaSettings, object]:
-    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from connectors.salesforce.client import SalesforceClient
+    from engage_sync.errors import require_salesforce
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
+    salesforce = load(SalesforceSettings)
+    require_salesforce(salesforce)
     ensure_topics(kafka, Topics(kafka).all())
-    return kafka, SalesforceClient(load(SalesforceSettings)).connect()
+    return kafka, SalesforceClient(salesforce).connect()
 
 
 def _governor(kafka: KafkaSettings, client: object, role: str) -> object:
@@ -81,8 +85,10 @@ def poll_history(
     ] = False,
 ) -> None:
     """Poll Historical Data: backfill records that match the sync rules (resumable)."""
+    from rich.console import Console
     from rich.progress import Progress
 
+    from connectors.kafka.topics import Topics
     from connectors.salesforce.backfill import (
         Backfill,
         BackfillPaused,
@@ -111,6 +117,7 @@ def poll_history(
         CursorStore(kafka).load(),
         governor,  # type: ignore[arg-type]
     )
+    log.info("counting the %s records that match the sync rules", obj)
     try:
         plan = job.plan(obj, crm, all_records)
     except BackfillRefused as exc:
@@ -121,9 +128,12 @@ def poll_history(
         f"about {plan.api_calls} API call(s)"
     )
     if dry_run:
+        log.info("dry run: nothing published")
         return
+    log.info("backfilling %s into %s", obj, Topics(kafka).records.name)
     try:
-        with Progress() as progress:
+        # The bar is for the person watching; stdout keeps only the results.
+        with Progress(console=Console(stderr=True)) as progress:
             task = progress.add_task(f"{obj} backfill", total=max(plan.matching, 1))
             done = job.run(
                 obj, crm, all_records, on_page=lambda n: progress.advance(task, n)
@@ -146,14 +156,13 @@ def contacts_show(
     ],
 ) -> None:
     """Print one contact of Engage's copy."""
-    from connectors.kafka import preflight
     from connectors.kafka.serde import Serde
     from connectors.kafka.snapshot import latest_values
     from connectors.kafka.topics import Topics
     from streams.contacts.normalize import normalize_email
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
+    # Engage's copy is written with the registry's framing when one is set.
     serde, wanted = Serde.for_kafka(kafka), normalize_email(who)
     for value in latest_values(kafka, Topics(kafka).contacts.name).values():
         record = serde.decode("EngageContact", value)

@@ -144,7 +144,6 @@ def replay(
     ] = False,
 ) -> None:
     """Re-process a window of a topic's history (by record timestamp) as live."""
-    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from connectors.kafka.window import TimeWindow, scan, window_consumer
@@ -152,7 +151,6 @@ def replay(
     from streams.replay import path_for, replayable
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
     topics = Topics(kafka)
     accepted = replayable(topics)
     try:
@@ -175,6 +173,11 @@ def replay(
     if end is not None and end <= start:
         _fail("--until must be after --since")
     ensure_topics(kafka, topics.all())
+    if not dry_run and name == topics.commands.name:
+        from engage_sync.errors import require_salesforce
+        from engage_sync.settings import SalesforceSettings
+
+        require_salesforce(load(SalesforceSettings))
     # The processing path's settings are checked before the (long) scan.
     path = None if dry_run else path_for(kafka, name)
     group = kafka.group("replay")
@@ -182,11 +185,13 @@ def replay(
     done, interrupted = 0, False
     try:
         window = TimeWindow(_ms(start), _ms(end) if end is not None else None)
+        log.info("scanning %s for the window's records", name)
         plan = scan(consumer, name, window)
         _print_plan(plan, start, end)
         if path is None:
             typer.echo("dry run: nothing processed")
             return
+        log.info("re-processing %d record(s) as group %s", plan.total, group)
         path.start(consumer)
         done, interrupted = _process(consumer, plan, path)
     except (LookupError, TimeoutError) as exc:

@@ -24,7 +24,6 @@ def apply(
     ] = False,
 ) -> None:
     """Validate FILE (also against the org's describe), then publish it if valid."""
-    from connectors.kafka import preflight
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from streams.settings.describe_check import check_against_describe
@@ -32,7 +31,6 @@ def apply(
     from streams.settings.topic import publish
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
     try:
         settings = parse_document(file.read_text(encoding="utf-8"), str(file))
     except SettingsError as exc:
@@ -41,8 +39,11 @@ def apply(
         raise typer.Exit(1) from None
     if not skip_describe:
         from connectors.salesforce.client import SalesforceClient
+        from engage_sync.errors import require_salesforce
 
-        client = SalesforceClient(load(SalesforceSettings)).connect()
+        salesforce = load(SalesforceSettings)
+        require_salesforce(salesforce)
+        client = SalesforceClient(salesforce).connect()
         names = set(settings.objects) | (
             {"Account"} if "Contact" in settings.objects else set()
         )
@@ -61,12 +62,10 @@ def apply(
 @app.command("show")
 def show() -> None:
     """Print the settings in force."""
-    from connectors.kafka import preflight
     from streams.settings.document import dump_document
     from streams.settings.topic import current
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
     found = current(kafka)
     if found is None:
         typer.echo(

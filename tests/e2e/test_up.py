@@ -29,6 +29,11 @@ def _processes_with(marker: str) -> list[int]:
     return pids
 
 
+STATUS_LINE = re.compile(
+    r"^status at \d+s: events in \d+; .*Tasks written \d+.*$", re.M
+)
+
+
 def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
     tmp_path: Path, kafka_bootstrap: str
 ) -> None:
@@ -74,6 +79,12 @@ def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
 
         seeded = tasks()  # the demo org comes with some Tasks of its own
         wait_until(lambda: tasks() >= seeded + 50, 120, what="50 demo Tasks")
+        # stdout is a file, not a terminal: plain status lines, not a live view.
+        wait_until(
+            lambda: STATUS_LINE.search(out.read_text(errors="replace")),
+            30,
+            what="a plain status line in up's output",
+        )
         assert len(_processes_with(str(data_dir))) >= 3  # sandbox, worker, writer
         up.send_signal(signal.SIGINT)
         assert up.wait(60) == 0, out.read_text(errors="replace")[-3000:]
@@ -85,6 +96,15 @@ def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
     assert status["events in"] > 0
     assert status["Task commands"] > 0
     assert status["Tasks written"] >= 50
+    # The demo's own traffic is written: only its deliberately broken events fail.
+    assert status["writes refused"] <= status["deliberate bad events"]
+    assert status["dead letters"] <= status["deliberate bad events"] + (
+        status["writes refused"]
+    )
+    assert status["deliberate bad events"] <= 0.05 * status["events in"]
+    plain = STATUS_LINE.findall(text)
+    assert plain and all("deliberate bad events" in line for line in plain)
+    assert "engage-sync up —" not in text  # the terminal's live table never drew
     assert status["Salesforce API calls used"] > 0
     assert status["Salesforce records polled"] > 0  # demo backfill of the example rules
     assert status["Engage contact updates"] > 0
