@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,12 +53,11 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
 
 
-@pytest.fixture
-def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
-    """A fresh namespace of topics and groups for one test, with its topics created."""
+def fresh_namespace(bootstrap: str) -> KafkaSettings:
+    """Settings of a new namespace of topics and groups, with its topics created."""
     ns = f"t{uuid.uuid4().hex[:10]}"
     settings = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
         KAFKA_TOPIC_PREFIX=f"{ns}.",
         KAFKA_GROUP_PREFIX=ns,
         KAFKA_TOPIC_PARTITIONS=4,
@@ -63,6 +65,21 @@ def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
     )
     ensure_topics(settings, Topics(settings).all())
     return settings
+
+
+@pytest.fixture
+def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
+    """A fresh namespace of topics and groups for one test, with its topics created."""
+    return fresh_namespace(kafka_bootstrap)
+
+
+def healthz(port: int) -> dict[str, Any]:
+    """A process's /healthz document, {} while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as r:
+            return dict(json.loads(r.read()))
+    except OSError:
+        return {}
 
 
 def kafka_env(settings: KafkaSettings) -> dict[str, str]:

@@ -11,14 +11,16 @@ import typer
 from engage_sync.settings import KafkaSettings, SalesforceSettings, load
 
 
-def _connected() -> tuple[KafkaSettings, object]:
+def _connected(create_topics: bool = True) -> tuple[KafkaSettings, object]:
+    """Kafka settings and a connected Salesforce client; a dry run creates no topic."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from connectors.salesforce.client import SalesforceClient
 
     kafka = load(KafkaSettings)
     kafka.require_bootstrap()
-    ensure_topics(kafka, Topics(kafka).all())
+    if create_topics:
+        ensure_topics(kafka, Topics(kafka).all())
     return kafka, SalesforceClient(load(SalesforceSettings)).connect()
 
 
@@ -82,6 +84,7 @@ def poll_history(
     """Poll Historical Data: backfill records that match the sync rules (resumable)."""
     from rich.progress import Progress
 
+    from connectors.kafka.ends import MissingTopic
     from connectors.salesforce.backfill import (
         Backfill,
         BackfillPaused,
@@ -95,21 +98,26 @@ def poll_history(
         typer.echo("engage-sync: --object must be Lead, Contact or Account", err=True)
         raise typer.Exit(2)
     obj: Literal["Lead", "Contact", "Account"] = object_  # type: ignore[assignment]
-    kafka, client = _connected()
-    found = current(kafka)
-    if found is None or obj not in found[0].objects:
-        typer.echo(
-            f"engage-sync: no settings for {obj}: apply a settings file first", err=True
+    kafka, client = _connected(create_topics=not dry_run)
+    try:
+        found = current(kafka)
+        if found is None or obj not in found[0].objects:
+            typer.echo(
+                f"engage-sync: no settings for {obj}: apply a settings file first",
+                err=True,
+            )
+            raise typer.Exit(1)
+        crm = found[0]
+        governor = _governor(kafka, client, "backfill")
+        job = Backfill(
+            client,  # type: ignore[arg-type]
+            RecordPublisher(kafka),
+            CursorStore(kafka).load(),
+            governor,  # type: ignore[arg-type]
         )
-        raise typer.Exit(1)
-    crm = found[0]
-    governor = _governor(kafka, client, "backfill")
-    job = Backfill(
-        client,  # type: ignore[arg-type]
-        RecordPublisher(kafka),
-        CursorStore(kafka).load(),
-        governor,  # type: ignore[arg-type]
-    )
+    except MissingTopic as exc:
+        typer.echo(f"engage-sync: {exc}", err=True)
+        raise typer.Exit(1) from None
     try:
         plan = job.plan(obj, crm, all_records)
     except BackfillRefused as exc:
@@ -145,6 +153,7 @@ def contacts_show(
     ],
 ) -> None:
     """Print one contact of Engage's copy."""
+    from connectors.kafka.ends import MissingTopic, TopicReader
     from connectors.kafka.serde import Serde
     from connectors.kafka.snapshot import latest_values
     from connectors.kafka.topics import Topics
@@ -153,7 +162,13 @@ def contacts_show(
     kafka = load(KafkaSettings)
     kafka.require_bootstrap()
     serde, wanted = Serde(), normalize_email(who)
-    for value in latest_values(kafka, Topics(kafka).contacts.name).values():
+    try:
+        with TopicReader.open(kafka) as reader:
+            copy = latest_values(reader, Topics(kafka).contacts.name)
+    except MissingTopic as exc:
+        typer.echo(f"engage-sync: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for value in copy.values():
         record = serde.decode("EngageContact", value)
         if who in (record["engage_contact_id"], record["salesforce_id"]) or (
             wanted and normalize_email(record["email"]) == wanted

@@ -17,14 +17,13 @@ import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
 from connectors.kafka import config as kafka_config
-from connectors.kafka.clients import ensure_topics
 from connectors.kafka.dlq_reader import DeadLetter, parse_offsets, select
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
-from tests.conftest import REPO, Processes, kafka_env, salesforce_env
+from tests.conftest import REPO, Processes, fresh_namespace, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
 from tests.kafka_helpers import Record, read_topic
 from tests.waiting import wait_until
@@ -140,15 +139,7 @@ def scenario(
     from sandbox.org import SandboxOrg
 
     tmp = tmp_path_factory.mktemp("dlq")
-    ns = f"t{uuid.uuid4().hex[:10]}"
-    settings = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        KAFKA_TOPIC_PREFIX=f"{ns}.",
-        KAFKA_GROUP_PREFIX=ns,
-        KAFKA_TOPIC_PARTITIONS=4,
-        KAFKA_SESSION_TIMEOUT_MS=6000,
-    )
-    ensure_topics(settings, Topics(settings).all())
+    settings = fresh_namespace(kafka_bootstrap)
     org = SandboxOrg(tmp / "org", page_size=2000)
     org.start()
     procs = Processes(tmp)
