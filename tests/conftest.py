@@ -10,6 +10,7 @@ import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,22 @@ class Processes:
     def stop_all(self) -> None:
         for proc in self.running:
             self.stop(proc, timeout=15)
+
+
+@contextmanager
+def org_and_processes(tmp: Path) -> Iterator[tuple[Any, Processes]]:
+    """A sandbox org and a process runner for a module-scoped scenario; both are
+    stopped at the end."""
+    from sandbox.org import SandboxOrg
+
+    org = SandboxOrg(tmp / "org", page_size=2000)
+    org.start()
+    procs = Processes(tmp)
+    try:
+        yield org, procs
+    finally:
+        procs.stop_all()
+        org.stop()
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from tests.conftest import (
     fresh_namespace,
     healthz,
     kafka_env,
+    org_and_processes,
     salesforce_env,
 )
 from tests.factories import call_event, contact_ref
@@ -144,14 +145,8 @@ def namespace(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Namespace]:
     """A namespace the worker has run over once: commands, parked or dead letters."""
-    from sandbox.org import SandboxOrg
-
-    tmp = tmp_path_factory.mktemp("read-only")
     settings = fresh_namespace(kafka_bootstrap)
-    org = SandboxOrg(tmp / "org", page_size=2000)
-    org.start()
-    procs = Processes(tmp)
-    try:
+    with org_and_processes(tmp_path_factory.mktemp("read-only")) as (org, procs):
         port = free_port()
         env = kafka_env(settings) | salesforce_env(org)
         env |= {"METRICS_PORT": str(port), "WORKER_LOGLEVEL": "INFO"}
@@ -176,9 +171,6 @@ def namespace(
         wait_until(processed, 90, interval=0.5, what="the worker's dead letters")
         assert procs.stop(worker) == 0, worker.output()[-3000:]
         yield space
-    finally:
-        procs.stop_all()
-        org.stop()
 
 
 def _cli(ns: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
