@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,9 @@ def random_email(rng: random.Random, contact: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def demo_settings(example: Path, reps: Sequence[dict[str, Any]], out: Path) -> Path:
+def demo_settings(
+    example: Traversable, reps: Sequence[dict[str, Any]], out: Path
+) -> Path:
     """The example CRM settings with `users` mapped to the org's own sales reps.
 
     The example's `users` entry is a placeholder id that no org has; applied as is,

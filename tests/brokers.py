@@ -27,19 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "kafka-broker"
 
 
-# Bootstraps of the Tansu brokers this run started (KAFKA_BROKER_KIND=tansu says an
-# external KAFKA_BOOTSTRAP_SERVERS is one too).
-TANSU_BOOTSTRAPS: set[str] = set()
-
-
-def is_tansu(bootstrap: str | None) -> bool:
-    """Whether the broker under test is Tansu (ListOffsets after batches, time
-    lookups and group descriptions are wrong there)."""
-    if os.environ.get("KAFKA_BROKER_KIND", "").lower() == "tansu":
-        return True
-    return bootstrap in TANSU_BOOTSTRAPS
-
-
 class BrokerUnavailable(RuntimeError):
     """Apache Kafka cannot run on this machine (the message says why)."""
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,10 +139,7 @@ def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from connectors.kafka.embedded import EmbeddedBroker
 
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    from tests.brokers import TANSU_BOOTSTRAPS
-
     with EmbeddedBroker(log_path=log) as broker:
-        TANSU_BOOTSTRAPS.add(broker.bootstrap)
         yield broker.bootstrap
 
 
@@ -155,12 +156,11 @@ def kafka_bootstrap(broker_kind: str, request: pytest.FixtureRequest) -> str:
     )
 
 
-@pytest.fixture
-def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
-    """A fresh namespace of topics and groups for one test, with its topics created."""
+def fresh_namespace(bootstrap: str) -> KafkaSettings:
+    """Settings of a new namespace of topics and groups, with its topics created."""
     ns = f"t{uuid.uuid4().hex[:10]}"
     settings = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
         KAFKA_TOPIC_PREFIX=f"{ns}.",
         KAFKA_GROUP_PREFIX=ns,
         KAFKA_TOPIC_PARTITIONS=4,
@@ -168,6 +168,21 @@ def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
     )
     ensure_topics(settings, Topics(settings).all())
     return settings
+
+
+@pytest.fixture
+def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
+    """A fresh namespace of topics and groups for one test, with its topics created."""
+    return fresh_namespace(kafka_bootstrap)
+
+
+def healthz(port: int) -> dict[str, Any]:
+    """A process's /healthz document, {} while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as r:
+            return dict(json.loads(r.read()))
+    except OSError:
+        return {}
 
 
 def kafka_env(settings: KafkaSettings) -> dict[str, str]:
@@ -251,6 +266,22 @@ class Processes:
     def stop_all(self) -> None:
         for proc in self.running:
             self.stop(proc, timeout=15)
+
+
+@contextmanager
+def org_and_processes(tmp: Path) -> Iterator[tuple[Any, Processes]]:
+    """A sandbox org and a process runner for a module-scoped scenario; both are
+    stopped at the end."""
+    from sandbox.org import SandboxOrg
+
+    org = SandboxOrg(tmp / "org", page_size=2000)
+    org.start()
+    procs = Processes(tmp)
+    try:
+        yield org, procs
+    finally:
+        procs.stop_all()
+        org.stop()
 
 
 @pytest.fixture

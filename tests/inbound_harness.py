@@ -9,6 +9,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from connectors.kafka import config as kafka_config
 from connectors.kafka.deadletter import Origin
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
 from connectors.kafka.topics import Topics
@@ -89,10 +90,9 @@ class InboundHarness:
 def engage_copy(kafka: KafkaSettings) -> dict[str, dict[str, Any]]:
     """Engage's copy as seen downstream: the latest values on the compacted topic."""
     serde = Serde()
-    return {
-        k.decode(): serde.decode("EngageContact", v)
-        for k, v in latest_values(kafka, Topics(kafka).contacts.name).items()
-    }
+    with TopicReader.open(kafka) as reader:
+        latest = latest_values(reader, Topics(kafka).contacts.name)
+    return {k.decode(): serde.decode("EngageContact", v) for k, v in latest.items()}
 
 
 def by_salesforce_id(copy: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from connectors.kafka import config as kafka_config
+from connectors.kafka.clients import admin
 from connectors.kafka.snapshot import is_sentinel
 from engage_sync.settings import KafkaSettings
+
+
+def is_tansu(settings: KafkaSettings) -> bool:
+    """The embedded Tansu broker (it names its cluster `tansu_cluster`), whose
+    ListOffsets and group descriptions differ from Apache Kafka's."""
+    cluster = admin(settings).list_topics(timeout=10).cluster_id or ""
+    return cluster.startswith("tansu")
 
 
 @dataclass(frozen=True)

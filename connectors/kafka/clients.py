@@ -168,7 +168,6 @@ class AckingProducer:
         timestamp_ms: int = 0,
         partition: int | None = None,
     ) -> None:
-        extra = {} if partition is None else {"partition": partition}
         scope = self._scope(_caller())
         while True:
             try:
@@ -176,11 +175,12 @@ class AckingProducer:
                     topic,
                     value=value,
                     key=key,
+                    # -1: librdkafka's "the partitioner decides".
+                    partition=-1 if partition is None else partition,
                     # list is invariant, but produce only reads the headers.
                     headers=cast("_KafkaHeaders | None", headers),
                     timestamp=timestamp_ms,
                     on_delivery=self._reporter(scope),
-                    **extra,
                 )
                 with self._lock:
                     scope.pending += 1

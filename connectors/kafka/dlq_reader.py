@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import KafkaError, Message, Producer
 
 from connectors.kafka import clients
-from connectors.kafka import config as kafka_config
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -99,52 +90,18 @@ def from_message(msg: Message) -> DeadLetter:
     )
 
 
-def read_dead_letters(
-    settings: KafkaSettings, topic: str, stall_timeout: float = 60.0
-) -> Iterator[DeadLetter]:
+def read_dead_letters(reader: TopicReader, topic: str) -> Iterator[DeadLetter]:
     """Every record of the dead-letter topic as it is now, oldest first per partition.
 
-    The embedded broker answers ListOffsets wrongly after batched produces, while its
-    Fetch responses carry the right high watermark; so each partition is read from the
-    beginning until librdkafka reports end-of-partition, which it derives from Fetch.
-    Nothing is written to the topic, and the throwaway group never commits or joins.
+    Bounded by the ends the reader learns from Fetch (right on both brokers), so
+    letters written meanwhile are left out; nothing is written or committed.
 
     Raises:
-        RuntimeError: the topic does not exist.
-        TimeoutError: nothing arrived for `stall_timeout` s before every end.
+        MissingTopic: the topic does not exist (a LookupError).
+        TimeoutError: a partition stalled before its end.
     """
-    consumer = Consumer(
-        {
-            **kafka_config.librdkafka(settings),
-            "group.id": f"{settings.group_prefix}.dlq-reader.{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-            "fetch.wait.max.ms": 50,
-        }
-    )
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        if meta.error is not None:
-            raise RuntimeError(f"topic {topic}: {meta.error}")
-        waiting = set(meta.partitions)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in waiting])
-        progress = time.monotonic()
-        while waiting:
-            if time.monotonic() - progress > stall_timeout:
-                raise TimeoutError(f"{topic}: partitions {sorted(waiting)} stalled")
-            for msg in consumer.consume(500, 0.2):
-                progress = time.monotonic()
-                err = msg.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        waiting.discard(msg.partition())
-                    continue
-                if msg.partition() not in waiting:
-                    continue  # written after we reached this partition's end
-                yield from_message(msg)
-    finally:
-        consumer.close()
+    for msg in reader.read_to_end(topic):
+        yield from_message(msg)
 
 
 def summarize(letters: Iterable[DeadLetter]) -> list[Group]:

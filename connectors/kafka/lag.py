@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from confluent_kafka import (
@@ -14,13 +13,10 @@ from confluent_kafka import (
     ConsumerGroupState,
     ConsumerGroupTopicPartitions,
     ConsumerGroupType,
-    KafkaError,
-    TopicPartition,
 )
-from confluent_kafka import Consumer as _Consumer
 
 from connectors.kafka import clients
-from connectors.kafka import config as kafka_config
+from connectors.kafka.ends import TopicReader
 from engage_sync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -45,16 +41,32 @@ class PartitionLag:
     end: int | None
     lag: int | None
     lag_seconds: float | None
+    # The member the partition is assigned to (kafka-consumer-groups' columns).
+    consumer_id: str | None = None
+    host: str | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member of a group, as DescribeGroups names it."""
+
+    consumer_id: str
+    host: str
+    client_id: str
+    partitions: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class GroupLag:
-    """A consumer group: its state, member count (None if unknown) and partitions."""
+    """A consumer group: its state, member count (None if unknown), its members as
+    the broker describes them and its partitions."""
 
     group: str
     state: str
     members: int | None
     partitions: list[PartitionLag] = field(default_factory=list)
+    consumers: list[Member] = field(default_factory=list)
 
     @property
     def total_lag(self) -> int:
@@ -93,15 +105,19 @@ def resolve_group(settings: KafkaSettings, group: str) -> str:
 
 
 def group_lag(
-    kafka_settings: KafkaSettings, group: str | None = None, timeout: float = 10.0
+    kafka_settings: KafkaSettings,
+    group: str | None = None,
+    timeout: float = 10.0,
+    reader: TopicReader | None = None,
 ) -> list[GroupLag]:
     """Lag of every consumer group of the pipeline (or of `group` only).
 
-    End offsets come from Fetch responses, not ListOffsets: the embedded broker
-    answers ListOffsets with the last batch's base offset + 1, which hides the lag of
-    a multi-record batch. A throwaway consumer (never committing, outside the group
-    prefix) fetches each partition at the group's committed offset; the message found
-    there is the oldest unconsumed one and gives the lag in seconds.
+    End offsets come from Fetch responses (`TopicReader.ends`), not ListOffsets: the
+    embedded broker answers ListOffsets with the last batch's base offset + 1, which
+    hides the lag of a multi-record batch; on Apache Kafka both agree. The reader
+    (never committing, never joining) then fetches each partition at the group's
+    committed offset; the message found there is the oldest unconsumed one and gives
+    the lag in seconds. Without `reader`, one is opened for this call.
 
     Raises:
         UnknownGroupError: `group` is not a consumer group of the pipeline.
@@ -159,7 +175,30 @@ def group_lag(
         }
         for gid in ids
     }
-    return _measure(kafka_settings, ids, described, members, committed, topics, timeout)
+    consumers = {gid: _members(d) for gid, d in described.items()}
+    own = reader or TopicReader.open(
+        kafka_settings, isolation="read_uncommitted", stall_timeout=timeout
+    )
+    try:
+        return _measure(own, ids, described, members, consumers, committed, topics)
+    finally:
+        if reader is None:
+            own.close()
+
+
+def _members(described: Any) -> list[Member]:
+    return [
+        Member(
+            m.member_id,
+            m.host,
+            m.client_id,
+            sorted(
+                (tp.topic, tp.partition)
+                for tp in (m.assignment.topic_partitions if m.assignment else [])
+            ),
+        )
+        for m in described.members
+    ]
 
 
 def _committed(result: ConsumerGroupTopicPartitions) -> dict[Key, int]:
@@ -171,48 +210,52 @@ def _committed(result: ConsumerGroupTopicPartitions) -> dict[Key, int]:
 
 
 def _measure(
-    settings: KafkaSettings,
+    reader: TopicReader,
     ids: list[str],
     described: dict[str, Any],
     members: dict[str, int | None],
+    consumers: dict[str, list[Member]],
     committed: dict[str, dict[Key, int]],
     topics: dict[str, set[str]],
-    timeout: float,
 ) -> list[GroupLag]:
-    probe = _probe_consumer(settings)
-    try:
-        parts = _partitions(probe, set().union(*topics.values()), timeout)
-        starts: dict[Key, set[int]] = defaultdict(set)
-        for gid in ids:
-            for topic in topics[gid]:
-                for p in parts.get(topic, []):
-                    starts[(topic, p)].add(
-                        committed[gid].get((topic, p), OFFSET_BEGINNING)
-                    )
-        ends, first = _fetch(probe, starts, timeout)
-    finally:
-        probe.close()
+    existing = reader.topics()
+    parts = {t: existing[t] for t in set().union(*topics.values()) if t in existing}
+    ends = reader.ends(parts)
+    starts: dict[Key, set[int]] = defaultdict(set)
+    for gid in ids:
+        for topic in topics[gid]:
+            for p in parts.get(topic, []):
+                starts[(topic, p)].add(committed[gid].get((topic, p), OFFSET_BEGINNING))
+    first = _first(reader, starts)
     now = time.time()
     out = []
     for gid in ids:
+        owner = {tp: m for m in consumers[gid] for tp in m.partitions}
         rows = []
         for topic in sorted(topics[gid]):
             for p in parts.get(topic, []):
                 done = committed[gid].get((topic, p))
                 start = OFFSET_BEGINNING if done is None else done
                 fetched = (topic, p, start) in first
-                rows.append(
-                    _row(
-                        topic,
-                        p,
-                        done,
-                        ends.get((topic, p)) if fetched else None,
-                        first.get((topic, p, start)),
-                        now,
-                    )
+                row = _row(
+                    topic,
+                    p,
+                    done,
+                    ends.get((topic, p)) if fetched else None,
+                    first.get((topic, p, start)),
+                    now,
                 )
+                m = owner.get((topic, p))
+                if m is not None:
+                    row = replace(
+                        row,
+                        consumer_id=m.consumer_id,
+                        host=m.host,
+                        client_id=m.client_id,
+                    )
+                rows.append(row)
         state = _STATE_NAMES.get(described[gid].state, described[gid].state.name)
-        out.append(GroupLag(gid, state, members.get(gid), rows))
+        out.append(GroupLag(gid, state, members.get(gid), rows, consumers[gid]))
     return out
 
 
@@ -239,80 +282,22 @@ def _row(
     return PartitionLag(topic, partition, committed, end, lag, seconds)
 
 
-def _probe_consumer(settings: KafkaSettings) -> _Consumer:
-    return _Consumer(
-        {
-            **kafka_config.librdkafka(settings),
-            # Outside `<prefix>.` so it is never listed; assign() only, never commits.
-            "group.id": f"{settings.group_prefix}-lag-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "enable.partition.eof": True,
-            # A committed offset below the log start: the oldest message left.
-            "auto.offset.reset": "earliest",
-            # The log end offset counts uncommitted transactional records too.
-            "isolation.level": "read_uncommitted",
-            "fetch.wait.max.ms": 50,
-            "max.partition.fetch.bytes": 65536,
-            "queued.max.messages.kbytes": 1024,
-        }
-    )
-
-
-def _partitions(
-    consumer: _Consumer, topics: set[str], timeout: float
-) -> dict[str, list[int]]:
-    if not topics:
-        return {}
-    meta = consumer.list_topics(timeout=timeout).topics
-    return {
-        t: sorted(meta[t].partitions)
-        for t in topics
-        if t in meta and meta[t].error is None
-    }
-
-
-def _fetch(
-    consumer: _Consumer, starts: dict[Key, set[int]], timeout: float
-) -> tuple[dict[Key, int], dict[Start, First]]:
-    """Fetch every partition at each of its start offsets; one round per start.
-
-    Returns the high watermark of each partition (from the Fetch responses) and, per
-    (topic, partition, start) that answered, the (offset, timestamp) of the first
-    message at or after the start, or None if the start was the end.
-    """
-    ends: dict[Key, int] = {}
+def _first(reader: TopicReader, starts: dict[Key, set[int]]) -> dict[Start, First]:
+    """Per (topic, partition, start) that answered: the (offset, timestamp) of the
+    first message at or after the start, or None if the start was the end. One
+    round of fetches per distinct start of a partition."""
     first: dict[Start, First] = {}
     todo = {key: sorted(offsets) for key, offsets in starts.items()}
-    deadline = time.monotonic() + timeout
-    while todo and time.monotonic() < deadline:
+    while todo:
         wave = {key: offsets.pop(0) for key, offsets in todo.items()}
         todo = {key: offsets for key, offsets in todo.items() if offsets}
-        consumer.assign([TopicPartition(t, p, o) for (t, p), o in wave.items()])
-        waiting = set(wave)
-        while waiting and time.monotonic() < deadline:
-            for msg in consumer.consume(500, 0.1):
-                key = (msg.topic(), msg.partition())
-                if key not in waiting:
-                    continue
-                err = msg.error()
-                if err is None:
-                    kind, ts = msg.timestamp()
-                    offset = msg.offset() or 0  # always set on a message
-                    first[(*key, wave[key])] = (offset, ts if kind else None)
-                elif err.code() == KafkaError._PARTITION_EOF:
-                    first[(*key, wave[key])] = None
-                else:
-                    log.warning("lag fetch %s[%d]: %s", *key, err)
-                    continue
-                waiting.discard(key)
-        for t, p in set(wave) - waiting:
-            high = consumer.get_watermark_offsets(TopicPartition(t, p), cached=True)[1]
-            if high >= 0:
-                ends[(t, p)] = max(high, ends.get((t, p), high))
-        if waiting:
-            log.warning(
-                "lag fetch: no answer in %.0fs from %s", timeout, sorted(waiting)
-            )
-    consumer.unassign()
-    return ends, first
+        found = reader.first_at(wave)
+        for key, msg in found.items():
+            if msg is None:
+                first[(*key, wave[key])] = None
+            else:
+                kind, ts = msg.timestamp()
+                first[(*key, wave[key])] = (msg.offset() or 0, ts if kind else None)
+        if len(found) < len(wave):
+            log.warning("lag fetch: no answer from %s", sorted(set(wave) - set(found)))
+    return first

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from connectors.kafka.clients import AckingProducer
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
 from connectors.kafka.topics import Topics
@@ -51,7 +52,9 @@ class CursorStore:
         self._cursors: dict[str, Cursor] = {}
 
     def load(self) -> CursorStore:
-        for key, value in latest_values(self.kafka, self.topic).items():
+        with TopicReader.open(self.kafka) as reader:
+            latest = latest_values(reader, self.topic)
+        for key, value in latest.items():
             record = self.serde.decode("PollerState", value)
             self._cursors[key.decode()] = Cursor(
                 object=record["object"],

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from connectors.kafka.clients import AckingProducer
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.snapshot import follow, latest_values
 from connectors.kafka.topics import Topics
@@ -56,8 +57,9 @@ class UsageLedger:
     def start(self) -> UsageLedger:
         """Read everyone's counts, then follow the topic in the background."""
         self._producer = AckingProducer(self.kafka)
-        for key, value in latest_values(self.kafka, self.topic).items():
-            self._take(key, value)
+        with TopicReader.open(self.kafka) as reader:
+            for key, value in latest_values(reader, self.topic).items():
+                self._take(key, value)
         self._thread = threading.Thread(
             target=self._follow, name="api-usage-follower", daemon=True
         )
@@ -66,8 +68,9 @@ class UsageLedger:
 
     def _follow(self) -> None:
         try:
-            for msg in follow(self.kafka, self.topic, self._stop.is_set):
-                self._take(msg.key() or b"", msg.value())
+            with TopicReader.open(self.kafka) as reader:
+                for msg in follow(reader, self.topic, self._stop.is_set):
+                    self._take(msg.key() or b"", msg.value())
         except Exception as exc:  # noqa: BLE001 - counting is advisory; keep working
             log.warning("stopped following API usage of other processes: %s", exc)
 

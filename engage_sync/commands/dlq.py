@@ -43,13 +43,15 @@ def _scan(
     """`use` applied to the whole dead-letter topic, streamed: only what it keeps."""
     from connectors.kafka import preflight
     from connectors.kafka.dlq_reader import read_dead_letters
+    from connectors.kafka.ends import TopicReader
     from connectors.kafka.topics import Topics
 
     preflight.check(kafka)
     topic = Topics(kafka).dlq.name
     try:
-        return topic, use(read_dead_letters(kafka, topic))
-    except (RuntimeError, TimeoutError) as exc:
+        with TopicReader.open(kafka) as reader:
+            return topic, use(read_dead_letters(reader, topic))
+    except (LookupError, TimeoutError) as exc:
         _fail(f"cannot read {topic}: {exc}")
 
 

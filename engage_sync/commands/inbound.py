@@ -14,7 +14,8 @@ from engage_sync.settings import KafkaSettings, SalesforceSettings, load
 log = logging.getLogger("engage_sync.poll_history")
 
 
-def _connected() -> tuple[KafkaSettings, object]:
+def _connected(create_topics: bool = True) -> tuple[KafkaSettings, object]:
+    """Kafka settings and a connected Salesforce client; a dry run creates no topic."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
     from connectors.salesforce.client import SalesforceClient
@@ -23,7 +24,8 @@ def _connected() -> tuple[KafkaSettings, object]:
     kafka = load(KafkaSettings)
     salesforce = load(SalesforceSettings)
     require_salesforce(salesforce)
-    ensure_topics(kafka, Topics(kafka).all())
+    if create_topics:
+        ensure_topics(kafka, Topics(kafka).all())
     return kafka, SalesforceClient(salesforce).connect()
 
 
@@ -88,6 +90,7 @@ def poll_history(
     from rich.console import Console
     from rich.progress import Progress
 
+    from connectors.kafka.ends import MissingTopic
     from connectors.kafka.topics import Topics
     from connectors.salesforce.backfill import (
         Backfill,
@@ -102,21 +105,26 @@ def poll_history(
         typer.echo("engage-sync: --object must be Lead, Contact or Account", err=True)
         raise typer.Exit(2)
     obj: Literal["Lead", "Contact", "Account"] = object_  # type: ignore[assignment]
-    kafka, client = _connected()
-    found = current(kafka)
-    if found is None or obj not in found[0].objects:
-        typer.echo(
-            f"engage-sync: no settings for {obj}: apply a settings file first", err=True
+    kafka, client = _connected(create_topics=not dry_run)
+    try:
+        found = current(kafka)
+        if found is None or obj not in found[0].objects:
+            typer.echo(
+                f"engage-sync: no settings for {obj}: apply a settings file first",
+                err=True,
+            )
+            raise typer.Exit(1)
+        crm = found[0]
+        governor = _governor(kafka, client, "backfill")
+        job = Backfill(
+            client,  # type: ignore[arg-type]
+            RecordPublisher(kafka),
+            CursorStore(kafka).load(),
+            governor,  # type: ignore[arg-type]
         )
-        raise typer.Exit(1)
-    crm = found[0]
-    governor = _governor(kafka, client, "backfill")
-    job = Backfill(
-        client,  # type: ignore[arg-type]
-        RecordPublisher(kafka),
-        CursorStore(kafka).load(),
-        governor,  # type: ignore[arg-type]
-    )
+    except MissingTopic as exc:
+        typer.echo(f"engage-sync: {exc}", err=True)
+        raise typer.Exit(1) from None
     log.info("counting the %s records that match the sync rules", obj)
     try:
         plan = job.plan(obj, crm, all_records)
@@ -156,6 +164,7 @@ def contacts_show(
     ],
 ) -> None:
     """Print one contact of Engage's copy."""
+    from connectors.kafka.ends import MissingTopic, TopicReader
     from connectors.kafka.serde import Serde
     from connectors.kafka.snapshot import latest_values
     from connectors.kafka.topics import Topics
@@ -164,7 +173,13 @@ def contacts_show(
     kafka = load(KafkaSettings)
     # Engage's copy is written with the registry's framing when one is set.
     serde, wanted = Serde.for_kafka(kafka), normalize_email(who)
-    for value in latest_values(kafka, Topics(kafka).contacts.name).values():
+    try:
+        with TopicReader.open(kafka) as reader:
+            copy = latest_values(reader, Topics(kafka).contacts.name)
+    except MissingTopic as exc:
+        typer.echo(f"engage-sync: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for value in copy.values():
         record = serde.decode("EngageContact", value)
         if who in (record["engage_contact_id"], record["salesforce_id"]) or (
             wanted and normalize_email(record["email"]) == wanted

@@ -28,7 +28,11 @@ COLUMNS = (
     "LOG-END-OFFSET",
     "LAG",
     "LAG-SECONDS",
+    "CONSUMER-ID",
+    "HOST",
+    "CLIENT-ID",
 )
+_NUMERIC = set(COLUMNS[4:9])
 
 
 def _num(value: float | None) -> str:
@@ -42,8 +46,8 @@ def render(groups: list[GroupLag]) -> Table:
     from rich.table import Table
 
     table = Table(title="consumer-group lag", title_justify="left")
-    for i, name in enumerate(COLUMNS):
-        table.add_column(name, justify="right" if i >= 4 else "left")
+    for name in COLUMNS:
+        table.add_column(name, justify="right" if name in _NUMERIC else "left")
     for g in groups:
         head = [g.group, g.state, "?" if g.members is None else str(g.members)]
         for p in g.partitions:
@@ -55,10 +59,18 @@ def render(groups: list[GroupLag]) -> Table:
                 _num(p.end),
                 _num(p.lag),
                 _num(p.lag_seconds),
+                # "-" where no member owns the partition, as kafka-consumer-groups.
+                p.consumer_id or "-",
+                p.host or "-",
+                p.client_id or "-",
             )
             head = ["", "", ""]
         totals = [_num(g.total_lag), _num(g.max_lag_seconds)]
         table.add_row(*head, "total", "", "", "", *totals, end_section=True)
+        for m in g.consumers:
+            if not m.partitions:  # a member without partitions still shows
+                table.add_row("", "", "", "-", "", "", "", "", "",
+                              m.consumer_id, m.host, m.client_id)
     if not groups:
         table.caption = "no consumer groups of this pipeline yet"
     return table
@@ -90,26 +102,31 @@ def lag(
     from confluent_kafka import KafkaException
     from rich.console import Console
 
-    from connectors.kafka import preflight
+    from connectors.kafka.ends import TopicReader
     from connectors.kafka.lag import UnknownGroupError, group_lag
 
     kafka = load(KafkaSettings)
-    preflight.check(kafka)
+    # One reader for every refresh; it never joins or commits, so `lag` lists no
+    # group of its own.
+    reader = TopicReader.open(kafka, isolation="read_uncommitted", stall_timeout=10)
     try:
-        groups = group_lag(kafka, group)
+        groups = group_lag(kafka, group, reader=reader)
         if as_json:
             typer.echo(document(groups))
         elif not watch:
             # Piped output is not cut to 80 columns: the whole table, one row a line.
             Console(width=None if sys.stdout.isatty() else 240).print(render(groups))
         if watch:
-            _watch(lambda: group_lag(kafka, group), interval, as_json, groups)
+            again = lambda: group_lag(kafka, group, reader=reader)  # noqa: E731
+            _watch(again, interval, as_json, groups)
     except UnknownGroupError as exc:
         _fail(exc.args[0])
-    except KafkaException as exc:
+    except (KafkaException, TimeoutError) as exc:
         _fail(f"Kafka did not answer: {exc.args[0]}")
     except KeyboardInterrupt:
         pass
+    finally:
+        reader.close()
 
 
 def _fail(message: str) -> None:

@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 from engage_sync.settings import KafkaSettings, load
 
 if TYPE_CHECKING:
+    from connectors.kafka.ends import TopicReader
     from connectors.kafka.window import WindowPlan
     from streams.replay import ReplayPath
 
@@ -91,7 +92,7 @@ def _print_plan(plan: WindowPlan, start: datetime, end: datetime | None) -> None
 
 
 def _process(
-    consumer: Consumer, plan: WindowPlan, path: ReplayPath
+    reader: TopicReader, plan: WindowPlan, path: ReplayPath
 ) -> tuple[int, bool]:
     """Feed the window to the path batch by batch: (processed, interrupted).
 
@@ -115,10 +116,10 @@ def _process(
     with Progress(console=Console(stderr=True)) as progress:
         bar = progress.add_task(f"replaying {plan.topic}", total=max(plan.total, 1))
         try:
-            for batch in read(consumer, plan, path.batch_size, stopping.is_set):
+            for batch in read(reader, plan, path.batch_size, stopping.is_set):
                 path.handle(batch)
                 # The writer path commits the same offsets itself: harmless.
-                _commit(consumer, batch)
+                _commit(reader.consumer, batch)
                 done += len(batch)
                 progress.advance(bar, len(batch))
         except Stopping:
@@ -145,8 +146,9 @@ def replay(
 ) -> None:
     """Re-process a window of a topic's history (by record timestamp) as live."""
     from connectors.kafka.clients import ensure_topics
+    from connectors.kafka.ends import TopicReader
     from connectors.kafka.topics import Topics
-    from connectors.kafka.window import TimeWindow, scan, window_consumer
+    from connectors.kafka.window import TimeWindow, scan
     from connectors.salesforce.errors import SalesforceError
     from streams.replay import path_for, replayable
 
@@ -172,7 +174,8 @@ def replay(
         return
     if end is not None and end <= start:
         _fail("--until must be after --since")
-    ensure_topics(kafka, topics.all())
+    if not dry_run:  # a dry run only reads: a missing topic is reported, not made
+        ensure_topics(kafka, topics.all())
     if not dry_run and name == topics.commands.name:
         from engage_sync.errors import require_salesforce
         from engage_sync.settings import SalesforceSettings
@@ -181,19 +184,20 @@ def replay(
     # The processing path's settings are checked before the (long) scan.
     path = None if dry_run else path_for(kafka, name)
     group = kafka.group("replay")
-    consumer = window_consumer(kafka, group)
+    # Commits (real runs only) go to the replay group, through the reader's consumer.
+    reader = TopicReader.open(kafka, group_id=group)
     done, interrupted = 0, False
     try:
         window = TimeWindow(_ms(start), _ms(end) if end is not None else None)
         log.info("scanning %s for the window's records", name)
-        plan = scan(consumer, name, window)
+        plan = scan(reader, name, window)
         _print_plan(plan, start, end)
         if path is None:
             typer.echo("dry run: nothing processed")
             return
         log.info("re-processing %d record(s) as group %s", plan.total, group)
-        path.start(consumer)
-        done, interrupted = _process(consumer, plan, path)
+        path.start(reader.consumer)
+        done, interrupted = _process(reader, plan, path)
     except (LookupError, TimeoutError) as exc:
         _fail(str(exc).strip("'\""))
         return
@@ -201,7 +205,7 @@ def replay(
         _fail(f"replay stopped: {exc.problem.message}", 3)
         return
     finally:
-        consumer.close()
+        reader.close()
         if path is not None:
             path.close()
     if interrupted:

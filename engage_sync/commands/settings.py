@@ -62,11 +62,16 @@ def apply(
 @app.command("show")
 def show() -> None:
     """Print the settings in force."""
+    from connectors.kafka.ends import MissingTopic
     from streams.settings.document import dump_document
     from streams.settings.topic import current
 
     kafka = load(KafkaSettings)
-    found = current(kafka)
+    try:
+        found = current(kafka)
+    except MissingTopic as exc:
+        typer.echo(f"engage-sync: {exc}", err=True)
+        raise typer.Exit(1) from None
     if found is None:
         typer.echo(
             "no CRM settings applied yet (engage-sync settings apply FILE)", err=True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import read_to_end
 from connectors.kafka.topics import Topics
@@ -29,7 +30,8 @@ class ParkedIndex:
             else:
                 self.add(self.serde.decode("ParkedActivity", msg.value()))
 
-        read_to_end(self.kafka, Topics(self.kafka).parked.name, apply)
+        with TopicReader.open(self.kafka) as reader:
+            read_to_end(reader, Topics(self.kafka).parked.name, apply)
         self.loaded = True
 
     def add(self, parked: dict[str, Any]) -> None:

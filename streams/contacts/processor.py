@@ -10,6 +10,7 @@ from typing import Any
 
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.deadletter import DeadLetters, Origin
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
@@ -74,8 +75,9 @@ class ContactsProcessor:
     # -- state -----------------------------------------------------------------
     def load(self) -> None:
         """Rebuild the local copy from the compacted topics, then keep on following."""
-        read_to_end(self.kafka, self.topics.contacts.name, self._apply_topic_record)
-        read_to_end(self.kafka, self.topics.accounts.name, self._apply_account_record)
+        with TopicReader.open(self.kafka) as reader:
+            read_to_end(reader, self.topics.contacts.name, self._apply_topic_record)
+            read_to_end(reader, self.topics.accounts.name, self._apply_account_record)
         self.loaded = True
         self._follower = threading.Thread(
             target=self._follow, daemon=True, name="contacts-follow"
@@ -104,11 +106,12 @@ class ContactsProcessor:
 
     def _follow(self) -> None:
         # Other workers' changes (and our own, read back) keep the global view current.
-        for msg in follow(self.kafka, self.topics.contacts.name, self._stop.is_set):
-            try:
-                self._apply_topic_record(msg)
-            except DecodeError:
-                continue
+        with TopicReader.open(self.kafka) as reader:
+            for msg in follow(reader, self.topics.contacts.name, self._stop.is_set):
+                try:
+                    self._apply_topic_record(msg)
+                except DecodeError:
+                    continue
 
     def stop(self) -> None:
         self._stop.set()

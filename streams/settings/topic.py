@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime
 
 from connectors.kafka.clients import AckingProducer
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import follow, latest_values
 from connectors.kafka.topics import Topics
@@ -39,7 +40,8 @@ def publish(kafka: KafkaSettings, settings: CrmSettings, source: str | None) -> 
 
 def current(kafka: KafkaSettings) -> tuple[CrmSettings, dict[str, object]] | None:
     """The settings in force and their metadata, or None when none were ever applied."""
-    value = latest_values(kafka, Topics(kafka).settings.name).get(KEY)
+    with TopicReader.open(kafka) as reader:
+        value = latest_values(reader, Topics(kafka).settings.name).get(KEY)
     if value is None:
         return None
     record = Serde().decode("CrmSettingsDocument", value)
@@ -68,10 +70,12 @@ class SettingsFollower(threading.Thread):
         return self
 
     def run(self) -> None:
+        with TopicReader.open(self.kafka) as reader:
+            self._follow(reader)
+
+    def _follow(self, reader: TopicReader) -> None:
         serde = Serde()
-        for msg in follow(
-            self.kafka, Topics(self.kafka).settings.name, self._stop.is_set
-        ):
+        for msg in follow(reader, Topics(self.kafka).settings.name, self._stop.is_set):
             if msg.key() != KEY or msg.value() is None:
                 continue
             try:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
@@ -29,12 +30,15 @@ class UserDirectory(threading.Thread):
 
     def load(self) -> None:
         """Everything published so far, then keep following in the background."""
-        read_to_end(self.kafka, Topics(self.kafka).users.name, self._apply)
+        with TopicReader.open(self.kafka) as reader:
+            read_to_end(reader, Topics(self.kafka).users.name, self._apply)
         self.start()
 
     def run(self) -> None:
-        for msg in follow(self.kafka, Topics(self.kafka).users.name, self._stop.is_set):
-            self._apply(msg)
+        topic = Topics(self.kafka).users.name
+        with TopicReader.open(self.kafka) as reader:
+            for msg in follow(reader, topic, self._stop.is_set):
+                self._apply(msg)
 
     def _apply(self, msg: Any) -> None:
         try:

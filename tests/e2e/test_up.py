@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO
 from tests.waiting import wait_until
@@ -34,8 +36,10 @@ STATUS_LINE = re.compile(
 )
 
 
+# The `make run` path: `up` starts its own embedded Tansu broker.
+@pytest.mark.tansu
 def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
-    tmp_path: Path, kafka_bootstrap: str
+    tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "state"
     out = tmp_path / "up.out"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.request
 from typing import Any
@@ -16,17 +15,9 @@ from connectors.kafka.topics import Topics
 from connectors.salesforce.usage import UsageLedger
 from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from tests.conftest import Processes, kafka_env, salesforce_env
+from tests.conftest import Processes, healthz, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
 from tests.waiting import wait_until
-
-
-def _health(port: int) -> dict[str, Any]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as r:
-            return dict(json.loads(r.read()))
-    except OSError:
-        return {}
 
 
 def _metric(port: int, name: str, **labels: str) -> float | None:
@@ -73,7 +64,7 @@ def test_a_spent_share_pauses_the_writer_visibly_and_a_raised_limit_resumes_it(
     producer.flush()
 
     wait_until(
-        lambda: _health(port).get("budget_paused") == "share", 90,
+        lambda: healthz(port).get("budget_paused") == "share", 90,
         what="the writer to pause for its share",
     )
     assert _metric(port, "engage_sync_budget_paused", process="writer") == 1
@@ -97,7 +88,7 @@ def test_a_spent_share_pauses_the_writer_visibly_and_a_raised_limit_resumes_it(
     assert _metric(
         port, "engage_sync_budget_pauses_total", process="writer", reason="share"
     ) == 1
-    assert _health(port)["budget_paused"] is None
+    assert healthz(port)["budget_paused"] is None
 
 
 def test_every_process_sees_the_calls_of_the_others(

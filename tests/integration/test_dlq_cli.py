@@ -17,14 +17,19 @@ import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
 from connectors.kafka import config as kafka_config
-from connectors.kafka.clients import ensure_topics
 from connectors.kafka.dlq_reader import DeadLetter, parse_offsets, select
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
-from tests.conftest import REPO, Processes, kafka_env, salesforce_env
+from tests.conftest import (
+    REPO,
+    fresh_namespace,
+    kafka_env,
+    org_and_processes,
+    salesforce_env,
+)
 from tests.factories import call_event, contact_ref
 from tests.kafka_helpers import Record, read_topic
 from tests.waiting import wait_until
@@ -137,22 +142,8 @@ def scenario(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Scenario]:
     """One writer and org for the module: 14 commands, 10 of them dead letters."""
-    from sandbox.org import SandboxOrg
-
-    tmp = tmp_path_factory.mktemp("dlq")
-    ns = f"t{uuid.uuid4().hex[:10]}"
-    settings = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-        KAFKA_TOPIC_PREFIX=f"{ns}.",
-        KAFKA_GROUP_PREFIX=ns,
-        KAFKA_TOPIC_PARTITIONS=4,
-        KAFKA_SESSION_TIMEOUT_MS=6000,
-    )
-    ensure_topics(settings, Topics(settings).all())
-    org = SandboxOrg(tmp / "org", page_size=2000)
-    org.start()
-    procs = Processes(tmp)
-    try:
+    settings = fresh_namespace(kafka_bootstrap)
+    with org_and_processes(tmp_path_factory.mktemp("dlq")) as (org, procs):
         admin = SandboxAdmin(org.url, org.ca_path)
         who = admin.put_records("Contact", [{"LastName": "Dlq"}])["ids"][0]
         admin.set_rules(validation_rules=[RULE])
@@ -164,9 +155,6 @@ def scenario(
         assert len(dead) == 10, writer.output()[-3000:]
         wait_until(lambda: len(_task_ids(admin)) == PLAN.count("ok"), 60, what="Tasks")
         yield Scenario(settings, admin, env | {"COLUMNS": "200"}, sent, ids, stamps)
-    finally:
-        procs.stop_all()
-        org.stop()
 
 
 def _cli(env: dict[str, str], *args: str, ok: bool = True) -> str:

@@ -268,6 +268,7 @@ def test_no_rules_means_poll_history_refuses_without_all(
 def test_accounts_land_in_engage_accounts_with_their_rules(
     kafka_settings: KafkaSettings, admin: SandboxAdmin, harness: InboundHarness
 ) -> None:
+    from connectors.kafka.ends import TopicReader
     from connectors.kafka.serde import Serde
     from connectors.kafka.snapshot import latest_values
     from connectors.kafka.topics import Topics
@@ -284,10 +285,9 @@ def test_accounts_land_in_engage_accounts_with_their_rules(
     done = harness.backfill.run("Account", harness.crm)
     harness.pump(done.published)
     serde = Serde()
-    accounts = {
-        k.decode(): serde.decode("EngageAccount", v)
-        for k, v in latest_values(kafka_settings, Topics(kafka_settings).accounts.name).items()
-    }
+    with TopicReader.open(kafka_settings) as reader:
+        latest = latest_values(reader, Topics(kafka_settings).accounts.name)
+    accounts = {k.decode(): serde.decode("EngageAccount", v) for k, v in latest.items()}
     assert set(accounts) == {f"sf-{big}"}
     assert accounts[f"sf-{big}"]["name"] == "Big Co"
     assert accounts[f"sf-{big}"]["website"] == "https://big.example"

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 
+from connectors.kafka import clients
 from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.lag import group_lag
@@ -25,6 +27,7 @@ from streams.activity.formatting import call_to_task
 from streams.activity.models import TASK_EXTERNAL_ID_FIELD
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
+from tests.kafka_helpers import is_tansu
 from tests.waiting import wait_until
 
 
@@ -222,3 +225,44 @@ def test_writer_lag_shows_commands_published_while_it_was_down_then_drains(
         f"\nwriter stopped: lag {stopped['total_lag']} commands, "
         f"{stopped['max_lag_seconds']:.1f} s behind; drained after restart"
     )
+
+
+def test_lag_names_each_partitions_member_and_its_ends_agree_with_list_offsets(
+    kafka_settings: KafkaSettings,
+) -> None:
+    if is_tansu(kafka_settings):
+        pytest.skip("Tansu describes a classic group with a stub (no members) and "
+                    "answers ListOffsets(latest) with the last batch's base + 1")
+    topic = _one_batch_topic(kafka_settings, [5.0] * 6)
+    group = kafka_settings.group("replay")
+    member = Consumer(
+        kafka_config.librdkafka(kafka_settings)
+        | {"group.id": group, "client.id": "lag-test-client",
+           "session.timeout.ms": 6000, "auto.offset.reset": "earliest",
+           "enable.auto.commit": False}  # fmt: skip
+    )
+    try:
+        member.subscribe([topic])
+        got = wait_until(lambda: member.consume(10, 0.5), 30, what="assignment")
+        member.commit(offsets=[TopicPartition(topic, 0, got[0].offset() + 2)],
+                      asynchronous=False)  # fmt: skip
+        client = clients.admin(kafka_settings)  # kept: its futures die with it
+        asked = {TopicPartition(topic, 0): OffsetSpec.latest()}
+        (listed,) = client.list_offsets(asked, request_timeout=20).values()
+        latest = listed.result(timeout=30).offset
+
+        (lagging,) = group_lag(kafka_settings, "replay")
+        table = _lag_cli(kafka_settings, "--group", "replay").stdout
+        (shown,) = _lag_json(kafka_settings, "--group", "replay")[group]["partitions"]
+        member_id = member.memberid()
+    finally:
+        member.close()
+
+    (part,) = lagging.partitions
+    assert (lagging.state, lagging.members) == ("Stable", 1)
+    assert (part.consumer_id, part.client_id) == (member_id, "lag-test-client")
+    assert part.host is not None and "127.0.0.1" in part.host
+    assert (part.end, part.lag) == (latest, 4) == (6, 4)
+    assert (shown["consumer_id"], shown["client_id"]) == (member_id, "lag-test-client")
+    for text in ("CONSUMER-ID", "HOST", "CLIENT-ID", "lag-test-client"):
+        assert text in table

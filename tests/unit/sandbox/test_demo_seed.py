@@ -10,7 +10,7 @@ from sandbox.dml import Dml, WriteOptions
 from sandbox.errors import ApiError
 from sandbox.seed import REP_DOMAIN, REPS, seed
 
-# The `users` entry of engage_sync/examples/crm-settings.example.yaml: a placeholder no org has.
+# The `users` entry of the example CRM settings: a placeholder no org has.
 EXAMPLE_OWNER = "005000000000001AAA"
 
 
