@@ -27,6 +27,7 @@ def _one_batch(settings: KafkaSettings, topic: str, count: int, partition: int) 
     producer.flush()
 
 
+@pytest.mark.tansu  # Tansu answers ListOffsets wrongly after a multi-record batch
 def test_ends_count_every_record_of_a_batch_and_an_empty_partition_ends_at_zero(
     kafka_settings: KafkaSettings,
 ) -> None:
@@ -41,6 +42,7 @@ def test_ends_count_every_record_of_a_batch_and_an_empty_partition_ends_at_zero(
     assert [m.offset() for m in records] == list(range(10))
 
 
+@pytest.mark.tansu  # ends found by fetching on Tansu
 def test_read_to_stops_at_the_recorded_end_without_waiting_for_later_records(
     kafka_settings: KafkaSettings,
 ) -> None:

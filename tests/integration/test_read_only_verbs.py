@@ -221,6 +221,7 @@ def test_reading_commands_leave_every_topic_and_group_as_it_was(
         assert after.groups == before.groups, args  # no group left behind
 
 
+@pytest.mark.tansu  # state loaded to the fetched ends, no sentinels, on Tansu too
 def test_an_idle_worker_restart_appends_nothing(
     namespace: Namespace, processes: Processes
 ) -> None:
