@@ -66,6 +66,10 @@ def _logging(level: str = "INFO") -> None:
         stream=sys.stderr,
         force=True,
     )
+    # HTTP clients log every request at INFO (the registry client's httpx among
+    # them): that is not the operator's news, and a failing check must stay one line.
+    for noisy in ("httpx", "httpx2", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _version(show: bool) -> None:

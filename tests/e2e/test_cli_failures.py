@@ -21,7 +21,7 @@ from engage_sync.settings import KafkaSettings
 from tests.conftest import REPO, kafka_env
 from tests.sockets import closed_port, listening_port
 
-EXAMPLE_SETTINGS = str(REPO / "docs" / "crm-settings.example.yaml")
+EXAMPLE_SETTINGS = str(REPO / "engage_sync" / "examples" / "crm-settings.example.yaml")
 CALL = (
     '{"event_id": "e1", "occurred_at": "2024-05-01T12:00:00Z", "user_id": "u1",'
     ' "contact": {"engage_contact_id": "ec-1", "email": "a@example.org"},'

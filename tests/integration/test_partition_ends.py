@@ -23,7 +23,7 @@ def _one_batch(settings: KafkaSettings, topic: str, count: int, partition: int) 
     """`count` records to one partition in ONE produce batch (Tansu's bad case)."""
     producer = AckingProducer(settings, **{"linger.ms": 500})
     for i in range(count):
-        producer._producer.produce(topic, b"v%d" % i, partition=partition)
+        producer.produce(topic, b"v%d" % i, partition=partition)
     producer.flush()
 
 

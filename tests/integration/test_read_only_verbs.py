@@ -41,7 +41,7 @@ from tests.conftest import (
 from tests.factories import call_event, contact_ref
 from tests.waiting import wait_until
 
-EXAMPLE_SETTINGS = REPO / "docs" / "crm-settings.example.yaml"
+EXAMPLE_SETTINGS = REPO / "engage_sync" / "examples" / "crm-settings.example.yaml"
 GARBAGE_CALLS = 2  # undecodable: the worker dead-letters them
 
 

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 
 from connectors.kafka import clients
 from connectors.kafka.clients import AckingProducer
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
 from connectors.kafka.topics import Topics
@@ -188,7 +189,8 @@ def _publish_calls(settings: KafkaSettings, people: list[str]) -> set[str]:
 
 def _engage_copy(settings: KafkaSettings) -> dict[str, dict[str, Any]]:
     serde = Serde.for_kafka(settings)
-    values = latest_values(settings, Topics(settings).contacts.name)
+    with TopicReader.open(settings) as reader:
+        values = latest_values(reader, Topics(settings).contacts.name)
     return {k.decode(): serde.decode("EngageContact", v) for k, v in values.items()}
 
 
