@@ -116,6 +116,13 @@ def test_worker_writer_and_poller_export_the_contract_metrics_with_real_values(
                  or 0) >= n,
         120, what="30 Tasks counted by the writer",
     )
+    # A batch's Tasks are counted as its results are published; its size and time
+    # only once it is committed, a moment later: wait for that too.
+    wait_until(
+        lambda: _value(_samples(ports["writer"]), "engage_sync_writer_batch_size_sum")
+        == n + 1,
+        60, what="the writer's batches to be committed and measured",
+    )
     writer = _samples(ports["writer"])
     assert _value(writer, "engage_sync_tasks_written_total") == n
     assert admin.stats()["records"]["Task"] == n
