@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import admin
@@ -29,6 +29,19 @@ class Record:
     value: bytes | None
     headers: dict[str, bytes]
     timestamp_ms: int
+
+    @classmethod
+    def of(cls, msg: Message) -> Record:
+        """A consumed record, its headers as a dict (a missing value as b"")."""
+        return cls(
+            msg.topic() or "",
+            msg.partition() or 0,
+            msg.offset() or 0,
+            msg.key(),
+            msg.value(),
+            dict((k, v or b"") for k, v in (msg.headers() or [])),
+            msg.timestamp()[1],
+        )
 
 
 def read_topic(
@@ -66,17 +79,7 @@ def read_topic(
                 if msg.error() or is_sentinel(msg.key()):
                     continue  # sentinels: tombstones our snapshot readers append
                 last_seen = time.monotonic()
-                records.append(
-                    Record(
-                        msg.topic(),
-                        msg.partition(),
-                        msg.offset(),
-                        msg.key(),
-                        msg.value(),
-                        dict((k, v or b"") for k, v in (msg.headers() or [])),
-                        msg.timestamp()[1],
-                    )
-                )
+                records.append(Record.of(msg))
         return records
     finally:
         consumer.close()

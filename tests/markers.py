@@ -10,17 +10,15 @@ letter, a write) has been produced; the dead-letter topic is then read to its en
 
 from __future__ import annotations
 
-import time
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-
 from connectors.kafka import clients
-from connectors.kafka import config as kafka_config
+from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
+from connectors.kafka.snapshot import is_sentinel
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 from tests.factories import call_event, contact_ref, email_event
@@ -113,53 +111,15 @@ def wait_for_markers(
     assert reached == set(range(settings.partitions)), f"markers reached {reached}"
 
 
-def read_to_end(
-    settings: KafkaSettings, topic: str, timeout: float = 60.0
-) -> list[Record]:
-    """Every record of `topic` up to each partition's end, as a fetch reports it
-    (correct on Apache Kafka and on Tansu alike)."""
-    consumer = Consumer(
-        kafka_config.librdkafka(
-            settings,
-            **{
-                "group.id": "unused-test-reader",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "auto.offset.reset": "earliest",
-                "fetch.wait.max.ms": 50,
-            },
-        )
-    )
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        waiting = set(meta.partitions)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in waiting])
-        records: list[Record] = []
-        deadline = time.monotonic() + timeout
-        while waiting:
-            assert time.monotonic() < deadline, f"{topic}: {waiting} never ended"
-            for msg in consumer.consume(500, 0.2):
-                err = msg.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        waiting.discard(msg.partition())
-                    continue
-                if (msg.key() or b"").startswith(b"__sentinel__:"):
-                    continue  # tombstones older snapshot readers appended
-                records.append(
-                    Record(
-                        msg.topic() or topic,
-                        msg.partition() or 0,
-                        msg.offset() or 0,
-                        msg.key(),
-                        msg.value(),
-                        dict((k, v or b"") for k, v in (msg.headers() or [])),
-                        msg.timestamp()[1],
-                    )
-                )
-        return records
-    finally:
-        consumer.close()
+def read_to_end(settings: KafkaSettings, topic: str) -> list[Record]:
+    """Every record of `topic` up to each partition's end as a fetch finds it now
+    (`connectors.kafka.ends`: right on Apache Kafka and on Tansu alike)."""
+    with TopicReader.open(settings) as reader:
+        return [
+            Record.of(msg)
+            for msg in reader.read_to_end(topic)
+            if not is_sentinel(msg.key())  # tombstones older readers appended
+        ]
 
 
 def dead_letters_past(
