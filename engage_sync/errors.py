@@ -50,17 +50,6 @@ def _tcp_reachable(servers: str) -> str | None:
     return "; ".join(reasons)
 
 
-def _kafka_hint(reason: str, kafka: KafkaSettings) -> str:
-    low = reason.lower()
-    if "sasl" in low or "authentication" in low:
-        return "check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
-    if "ssl" in low or "certificate" in low or "tls" in low:
-        return "check KAFKA_SECURITY_PROTOCOL and KAFKA_SSL_CA_FILE"
-    return "check KAFKA_BOOTSTRAP_SERVERS" + (
-        " and KAFKA_SECURITY_PROTOCOL" if kafka.security_protocol != "PLAINTEXT" else ""
-    )
-
-
 def require_kafka(kafka: KafkaSettings, timeout: float = KAFKA_PROBE_SECONDS) -> None:
     """Stop with one line unless the brokers can be reached, trusted and logged in to.
 
@@ -77,9 +66,13 @@ def require_kafka(kafka: KafkaSettings, timeout: float = KAFKA_PROBE_SECONDS) ->
     servers = kafka.require_bootstrap()
     refused = _tcp_reachable(servers)
     if refused is not None:
+        # A refused connect or an unknown host: the address is wrong or down (login
+        # and TLS problems need a connection, and the preflight names those).
+        plain = kafka.security_protocol == "PLAINTEXT"
+        protocol = "" if plain else " and KAFKA_SECURITY_PROTOCOL"
         raise Unreachable(
             f"cannot reach Kafka at {servers} ({refused}): "
-            f"{_kafka_hint(refused, kafka)}"
+            f"check KAFKA_BOOTSTRAP_SERVERS{protocol}"
         )
     preflight.check_kafka(kafka, timeout)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-from connectors.kafka import clients, preflight
+from connectors.kafka import clients
 from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
@@ -105,7 +105,8 @@ def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     """Create missing topics, then run the Faust worker until SIGTERM/SIGINT."""
     from engage_sync import metrics
 
-    preflight.check(kafka)  # a bad credential: one line, before faust starts
+    # Kafka and the registry were checked by the CLI before the verb (`cli._checked`):
+    # a bad credential is one line there, before faust starts.
     clients.ensure_topics(kafka, Topics(kafka).all())
     app = create_app(kafka, worker)
     metrics.set_process("worker")
