@@ -22,6 +22,7 @@ from engage_sync.errors import (
 from engage_sync.settings import (
     BudgetSettings,
     ConfigError,
+    ConsoleSettings,
     KafkaSettings,
     MetricsSettings,
     SalesforceSettings,
@@ -41,7 +42,8 @@ app = typer.Typer(
 
 # Verbs that do not need Kafka checked first: `up` starts its own broker (and checks
 # a given KAFKA_BOOTSTRAP_SERVERS itself), `sandbox` is the local org.
-NO_KAFKA = frozenset({"up", "sandbox"})
+# `console` shows an unreachable Kafka on its Connection page instead of not starting.
+NO_KAFKA = frozenset({"up", "sandbox", "console"})
 # Verbs that never need the registry (the CRM settings document uses schema
 # fingerprints; dead letters are shown undecoded if need be): a registry outage must
 # not stop an operator from looking at lag, dead letters or settings.
@@ -54,6 +56,7 @@ NO_REGISTRY = frozenset(
         "dlq resubmit",
         "settings apply",
         "settings show",
+        "status",
     }
 )
 
@@ -194,6 +197,47 @@ def sandbox() -> None:
 
 
 @app.command()
+def console(
+    hash_password: Annotated[
+        bool,
+        typer.Option(
+            "--hash-password",
+            help="Read a password (stdin), print its hash for CONSOLE_PASSWORD_HASH.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the admin console (settings: CONSOLE_* env; 127.0.0.1:8088 by default)."""
+    if hash_password:
+        import getpass
+
+        from engage_sync.console.security import hash_password as make_hash
+
+        secret = (
+            getpass.getpass("password: ")
+            if sys.stdin.isatty()
+            else sys.stdin.readline().rstrip("\n")
+        )
+        if not secret:
+            _fail("an empty password cannot be hashed")
+        typer.echo(make_hash(secret))
+        return
+    import socket
+
+    from engage_sync.console.server import serve
+
+    settings = load(ConsoleSettings)
+    with socket.socket() as probe:
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            _fail(
+                f"the console cannot listen on {settings.host}:{settings.port} "
+                f"({exc.strerror}): set CONSOLE_PORT to a free port or CONSOLE_HOST"
+            )
+    serve(settings)
+
+
+@app.command()
 def produce(
     topic: Annotated[str, typer.Argument(help="Topic, e.g. engage.dialer.calls")],
     file: Annotated[
@@ -246,6 +290,9 @@ def _register_subcommands() -> None:
     from engage_sync.commands import lag
 
     app.command("lag")(lag.lag)
+    from engage_sync.commands.status import status
+
+    app.command("status")(status)
 
 
 _register_subcommands()
