@@ -49,7 +49,9 @@ def _login_page(
     status_code: int = 200,
 ) -> Response:
     console = console_of(request)
-    csrf = secrets.token_urlsafe(32)
+    # Kept while it lasts: a second GET /login (another tab, or the browser's
+    # favicon request sent here) must not void the form already shown.
+    csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = console.templates.TemplateResponse(
         request,
         "login.html",

@@ -108,6 +108,18 @@ def test_login_form_post_needs_the_forms_own_token(client: TestClient) -> None:
     assert SESSION_COOKIE not in client.cookies
 
 
+def test_a_second_login_page_does_not_void_the_form_already_shown(
+    client: TestClient,
+) -> None:
+    token = _csrf(client.get("/login").text)
+    client.get("/favicon.ico")  # a browser's own request, sent to /login
+    client.get("/login")
+    answer = client.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token}
+    )
+    assert answer.status_code == 303
+
+
 def test_login_then_every_page_of_the_navigation_bar_renders(
     client: TestClient,
 ) -> None:
