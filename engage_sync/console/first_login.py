@@ -32,12 +32,10 @@ def make_login(environ: Mapping[str, str]) -> FirstLogin:
     if any(environ.get(name) for name in CHOSEN):
         return FirstLogin({}, None, None)
     password = secrets.token_urlsafe(15)
-    token = secrets.token_urlsafe(32)
     env = {"CONSOLE_PASSWORD_HASH": hash_password(password)}
+    token: str | None = None
     if not (environ.get("CONSOLE_API_TOKEN") or environ.get("CONSOLE_API_TOKEN_FILE")):
-        env["CONSOLE_API_TOKEN"] = token
-    else:
-        token = None
+        token = env["CONSOLE_API_TOKEN"] = secrets.token_urlsafe(32)
     return FirstLogin(env, password, token)
 
 
