@@ -41,9 +41,9 @@ app = typer.Typer(
 
 
 # Verbs that do not need Kafka checked first: `up` starts its own broker (and checks
-# a given KAFKA_BOOTSTRAP_SERVERS itself), `sandbox` is the local org.
-# `console` shows an unreachable Kafka on its Connection page instead of not starting.
-NO_KAFKA = frozenset({"up", "sandbox", "console"})
+# a given KAFKA_BOOTSTRAP_SERVERS itself), `sandbox` is the local org, `hash-password`
+# only hashes.
+NO_KAFKA = frozenset({"up", "sandbox", "hash-password"})
 # Verbs that never need the registry (the CRM settings document uses schema
 # fingerprints; dead letters are shown undecoded if need be): a registry outage must
 # not stop an operator from looking at lag, dead letters or settings.
@@ -57,6 +57,8 @@ NO_REGISTRY = frozenset(
         "settings apply",
         "settings show",
         "status",
+        # Its Connection page names an unreachable registry instead of not starting.
+        "console",
     }
 )
 
@@ -197,30 +199,8 @@ def sandbox() -> None:
 
 
 @app.command()
-def console(
-    hash_password: Annotated[
-        bool,
-        typer.Option(
-            "--hash-password",
-            help="Read a password (stdin), print its hash for CONSOLE_PASSWORD_HASH.",
-        ),
-    ] = False,
-) -> None:
+def console() -> None:
     """Serve the admin console (settings: CONSOLE_* env; 127.0.0.1:8088 by default)."""
-    if hash_password:
-        import getpass
-
-        from engage_sync.console.security import hash_password as make_hash
-
-        secret = (
-            getpass.getpass("password: ")
-            if sys.stdin.isatty()
-            else sys.stdin.readline().rstrip("\n")
-        )
-        if not secret:
-            _fail("an empty password cannot be hashed")
-        typer.echo(make_hash(secret))
-        return
     import socket
 
     from engage_sync.console.server import serve
@@ -235,6 +215,23 @@ def console(
                 f"({exc.strerror}): set CONSOLE_PORT to a free port or CONSOLE_HOST"
             )
     serve(settings)
+
+
+@app.command("hash-password")
+def hash_password() -> None:
+    """Read a password (prompt, or a line of stdin); print its CONSOLE_PASSWORD_HASH."""
+    import getpass
+
+    from engage_sync.console.security import hash_password as make_hash
+
+    secret = (
+        getpass.getpass("password: ")
+        if sys.stdin.isatty()
+        else sys.stdin.readline().rstrip("\n")
+    )
+    if not secret:
+        _fail("an empty password cannot be hashed")
+    typer.echo(make_hash(secret))
 
 
 @app.command()

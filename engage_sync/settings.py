@@ -336,7 +336,7 @@ def _alias_for(cls: type[BaseSettings], name: str) -> str:
     return field.alias if field is not None and field.alias else name
 
 
-# scrypt$N$r$p$salt$hash (base64): what `engage-sync console --hash-password` writes.
+# scrypt$N$r$p$salt$hash (base64): what `engage-sync hash-password` writes.
 _PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
 
 
@@ -389,12 +389,12 @@ class ConsoleSettings(_Base):
         if (self.password_hash is None) == (self.password_hash_file is None):
             raise ValueError(
                 "set one of CONSOLE_PASSWORD_HASH or CONSOLE_PASSWORD_HASH_FILE "
-                "(make a hash with `engage-sync console --hash-password`)"
+                "(make a hash with `engage-sync hash-password`)"
             )
         if not _PASSWORD_HASH.fullmatch(self.admin_password_hash()):
             raise ValueError(
                 "the console password hash is not scrypt$N$r$p$salt$hash: make one "
-                "with `engage-sync console --hash-password`"
+                "with `engage-sync hash-password`"
             )
         if self.api_token is not None and self.api_token_file is not None:
             raise ValueError(

@@ -255,7 +255,7 @@ def _start_console(console: Console, children: Children, env: dict[str, str]) ->
         console.print(
             f"Admin console: {url}. Its generated login was not shown: `up` has no "
             "terminal and keeps secrets out of logs; set CONSOLE_PASSWORD_HASH "
-            "(`engage-sync console --hash-password`) to choose one."
+            "(`engage-sync hash-password`) to choose one."
         )
     return url
 

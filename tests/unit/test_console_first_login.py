@@ -36,3 +36,15 @@ def test_the_login_goes_to_the_terminal_and_nowhere_without_one(
         os.close(main)
         os.close(side)
     assert not tell_terminal("password hunter2\n", str(tmp_path / "no-tty"))
+
+
+def test_hash_password_verb_prints_a_hash_the_console_accepts() -> None:
+    from typer.testing import CliRunner
+
+    from engage_sync.cli import app
+
+    done = CliRunner().invoke(app, ["hash-password"], input="s3cret words\n")
+    assert done.exit_code == 0, done.output
+    encoded = done.output.strip().splitlines()[-1]
+    assert verify_password("s3cret words", encoded)
+    assert load(ConsoleSettings, CONSOLE_PASSWORD_HASH=encoded)

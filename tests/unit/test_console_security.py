@@ -210,7 +210,7 @@ def test_password_hash_from_a_file_and_bad_hashes_name_the_fix(tmp_path: Path) -
     assert "CONSOLE_PASSWORD_HASH" not in repr(settings.password_hash)
     with pytest.raises(ConfigError, match="CONSOLE_PASSWORD_HASH or"):
         load(ConsoleSettings)
-    with pytest.raises(ConfigError, match="--hash-password"):
+    with pytest.raises(ConfigError, match="engage-sync hash-password"):
         load(ConsoleSettings, CONSOLE_PASSWORD_HASH="plain-text")
     with pytest.raises(ConfigError, match="CONSOLE_PORT"):
         load(ConsoleSettings, CONSOLE_PASSWORD_HASH=HASH, CONSOLE_PORT="70000")
