@@ -36,7 +36,8 @@ Csrf = Depends(require_csrf)
 
 def _safe_next(target: str | None) -> str:
     """Only a path of this site: never an open redirect elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Browsers read "/\\host" as "//host", another site: refused like "//host".
+    if target and target.startswith("/") and target[1:2] not in ("/", "\\"):
         return target
     return "/connection"
 

@@ -120,6 +120,23 @@ def test_a_second_login_page_does_not_void_the_form_already_shown(
     assert answer.status_code == 303
 
 
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "/\\evil.example", "https://evil.example"]
+)
+def test_login_never_redirects_to_another_site(client: TestClient, target: str) -> None:
+    token = _csrf(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": target,
+        },
+    )
+    assert answer.headers["location"] == "/connection"
+
+
 def test_login_then_every_page_of_the_navigation_bar_renders(
     client: TestClient,
 ) -> None:
