@@ -23,7 +23,7 @@ def status(as_json: AsJson = False) -> None:
     Read-only: it writes nothing to Kafka and records no API usage. Exit 1 when a
     part could not be read (each is named), 0 otherwise.
     """
-    from engage_sync.connection import gather
+    from engage_sync.connection.gather import gather
 
     kafka = load(KafkaSettings)
     try:

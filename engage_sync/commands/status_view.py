@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from engage_sync.connection import Status
+from engage_sync.connection.model import Status
 
 
 def _when(value: datetime | None) -> str:

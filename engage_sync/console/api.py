@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from engage_sync.connection import Status
+from engage_sync.connection.model import Status
 from engage_sync.console.app import console_of
 
 router = APIRouter(prefix="/api/v1", tags=["status"])

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.routing import Mount
 
-from engage_sync.connection import Status
+from engage_sync.connection.model import Status
 from engage_sync.console.security import LockOut, Session, Sessions, same_secret
 from engage_sync.settings import ConsoleSettings
 

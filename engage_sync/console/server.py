@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def status_source(seconds: float) -> object:
     """The Connection data from the configured Kafka and org, cached `seconds`."""
-    from engage_sync.connection import CachedStatus, gather
+    from engage_sync.connection.gather import CachedStatus, gather
 
     kafka = load(KafkaSettings)
     try:

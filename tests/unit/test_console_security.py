@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from engage_sync.connection import ApiCalls, Org, Status
+from engage_sync.connection.model import ApiCalls, Org, Status
 from engage_sync.console.app import SESSION_COOKIE, create_app, listed_routes
 from engage_sync.console.nav import PAGES
 from engage_sync.console.security import LockOut, hash_password, verify_password
