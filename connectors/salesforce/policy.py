@@ -130,7 +130,7 @@ def mapped_create_fields(
         Those field names, plus `Account.Name` where mapped (a Contact's company names
         the Account the linker associates; it is not written as a field).
     """
-    names = {r.salesforce.strip() for r in rows if r.salesforce and r.salesforce.strip()}
+    names = {r.salesforce.strip() for r in rows if r.salesforce}
     return frozenset(n for n in names if n in createable or n == ACCOUNT_NAME)
 
 

@@ -23,7 +23,9 @@ CRM = parse_document(
 objects:
   Lead:
     mapping:
-      - {engage: first_name, salesforce: FirstName, direction: bidirectional_most_recent}
+      - engage: first_name
+        salesforce: FirstName
+        direction: bidirectional_most_recent
       - {engage: last_name, salesforce: LastName}
       - {engage: email, salesforce: Email}
       - {engage: company, salesforce: Company}
@@ -100,7 +102,9 @@ def test_salesforce_values_win_over_the_added_values_when_the_link_arrives() -> 
     copy = actions.c.store.get("ec-2")
     assert copy is not None
     assert (copy.salesforce_id, copy.first_name, copy.last_name) == (
-        LEAD, "Ada", "Lovelace"
+        LEAD,
+        "Ada",
+        "Lovelace",
     )
 
 
@@ -108,8 +112,13 @@ def test_lead_create_sends_every_mapped_field_with_a_value_or_a_default() -> Non
     actions, producer = _actions()
 
     event = _added(
-        "ec-3", email="ada@example.org", first_name="Ada", last_name="Lovelace",
-        company="Acme", title="CTO", phone="+1 415 555 0100",
+        "ec-3",
+        email="ada@example.org",
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Acme",
+        title="CTO",
+        phone="+1 415 555 0100",
     )
     actions._action(event, CRM)
 

@@ -89,8 +89,11 @@ def _with_required_custom_field() -> dict[str, dict[str, Any]]:
     lead = describes["Lead"]
     describes["Lead"] = sf_describe(
         "Lead",
-        *[f for f in lead["fields"] if f["name"] not in ("Id", "CreatedDate",
-          "LastModifiedDate", "OwnerId")],
+        *[
+            f
+            for f in lead["fields"]
+            if f["name"] not in ("Id", "CreatedDate", "LastModifiedDate", "OwnerId")
+        ],
         sf_field("Region__c", nillable=False),
         sf_field("Rank__c", nillable=False, defaultedOnCreate=True),
         sf_field("Score__c", "double", createable=False),
@@ -117,18 +120,21 @@ def test_a_default_fills_a_required_field() -> None:
         "      - {engage: region, salesforce: Region__c, default: EMEA}\n",
     )
 
-    assert check_against_describe(
-        parse_document(document), _with_required_custom_field()
-    ) == []
+    assert (
+        check_against_describe(parse_document(document), _with_required_custom_field())
+        == []
+    )
 
 
-def test_a_required_field_left_unfilled_only_matters_when_that_object_is_created(
-) -> None:
+def test_a_required_field_left_unfilled_only_matters_when_that_object_is_created() -> (
+    None
+):
     document = MAPPING.replace("create_lead", "none")
 
-    assert check_against_describe(
-        parse_document(document), _with_required_custom_field()
-    ) == []
+    assert (
+        check_against_describe(parse_document(document), _with_required_custom_field())
+        == []
+    )
 
 
 def test_create_contact_is_refused_when_last_name_is_do_not_read_write() -> None:

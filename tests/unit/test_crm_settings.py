@@ -564,14 +564,16 @@ COMPANY = ", {engage: company, salesforce: Company}]"
 
 
 def test_describe_check_finds_an_unknown_mapped_field() -> None:
-    document = lead_doc(mapping=NAMES + ", {engage: title, salesforce: Titel}" + COMPANY)
+    title = ", {engage: title, salesforce: Titel}"
+    document = lead_doc(mapping=NAMES + title + COMPANY)
     assert check(document) == [
         "objects.Lead.mapping[2].salesforce: no field 'Titel' on Lead"
     ]
 
 
 def test_describe_check_hints_at_the_right_case() -> None:
-    document = lead_doc(mapping=NAMES + ", {engage: title, salesforce: title}" + COMPANY)
+    title = ", {engage: title, salesforce: title}"
+    document = lead_doc(mapping=NAMES + title + COMPANY)
     assert check(document) == [
         "objects.Lead.mapping[2].salesforce: no field 'title' on Lead "
         "(did you mean 'Title'?)"

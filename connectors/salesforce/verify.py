@@ -1,0 +1,148 @@
+"""Checks ids Engage was given: live, converted (to a Contact), merged, or gone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.salesforce import soql
+from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.records import flatten
+
+PREFIXES = {"00Q": "Lead", "003": "Contact"}
+# What says where a record went; queried beside the mapped fields, never copied.
+FOLLOW = {
+    "Lead": ("IsDeleted", "MasterRecordId", "IsConverted", "ConvertedContactId"),
+    "Contact": ("IsDeleted", "MasterRecordId"),
+}
+MAX_HOPS = 5  # a merge of a merge of a converted Lead ...: bounded, never a loop
+IDS_PER_QUERY = 200  # ~4,500 characters of SOQL: well inside the URI limit
+_CHECKSUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an id turned out to be: the record to link to, or why there is none."""
+
+    status: str  # LINKED, record-deleted, record-not-found, record-not-resolved
+    salesforce_id: str | None = None
+    sobject: str | None = None
+    values: dict[str, Any] | None = None
+    message: str | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.values is not None
+
+
+def object_of(record_id: str) -> str | None:
+    """`Lead` or `Contact` by the id's key prefix, else None."""
+    return PREFIXES.get(record_id[:3])
+
+
+def id18(record_id: str) -> str:
+    """The 18-character form Salesforce answers with (case-safe checksum added)."""
+    if len(record_id) != 15:
+        return record_id
+    suffix = ""
+    for start in (0, 5, 10):
+        chunk = record_id[start : start + 5]
+        bits = sum(1 << i for i, ch in enumerate(chunk) if "A" <= ch <= "Z")
+        suffix += _CHECKSUM[bits]
+    return record_id + suffix
+
+
+class RecordVerifier:
+    """Reads a batch of ids with queryAll (deleted and merged rows are only there),
+    one query per object and hop, following conversions and merges.
+
+    Args:
+        client: the Salesforce client.
+        fields: the fields to read of an object (its mapped and matching fields).
+    """
+
+    def __init__(
+        self, client: SalesforceClient, fields: Callable[[str], list[str]]
+    ) -> None:
+        self.client, self._fields = client, fields
+
+    def verify(self, record_ids: Iterable[str]) -> dict[str, Verdict]:
+        """A verdict for each id given (keyed as given)."""
+        at = {rid: id18(rid) for rid in dict.fromkeys(record_ids)}
+        trail: dict[str, list[str]] = {rid: [] for rid in at}
+        verdicts: dict[str, Verdict] = {}
+        for _ in range(MAX_HOPS + 1):
+            if not at:
+                break
+            rows = self._read(set(at.values()))
+            moved: dict[str, str] = {}
+            for asked, current in at.items():
+                verdict, onward = self._judge(current, rows.get(current), trail[asked])
+                if onward is not None:
+                    moved[asked] = onward
+                elif verdict is not None:
+                    verdicts[asked] = verdict
+            at = moved
+        for asked in at:
+            verdicts[asked] = Verdict(
+                "record-not-resolved",
+                message=f"{asked}: more than {MAX_HOPS} merges and conversions "
+                f"({'; '.join(trail[asked])})",
+            )
+        return verdicts
+
+    def _judge(
+        self, rid: str, found: tuple[str, dict[str, Any]] | None, trail: list[str]
+    ) -> tuple[Verdict | None, str | None]:
+        """The verdict on one record, or the id it points on to."""
+        obj = object_of(rid) or "record"
+        if found is None:
+            return Verdict(
+                "record-not-found",
+                message=_said(
+                    trail,
+                    f"no {obj} {rid} in Salesforce (never existed, "
+                    "emptied from the recycle bin, or not visible to the integration "
+                    "user)",
+                ),
+            ), None
+        obj, row = found
+        if row.get("IsDeleted"):
+            master = row.get("MasterRecordId")
+            if master:
+                trail.append(f"{obj} {rid} was merged into {master}")
+                return None, str(master)
+            return Verdict(
+                "record-deleted",
+                message=_said(trail, f"{obj} {rid} is deleted (in the recycle bin)"),
+            ), None
+        if obj == "Lead" and row.get("IsConverted"):
+            contact = row.get("ConvertedContactId")
+            if contact:
+                trail.append(f"Lead {rid} was converted to Contact {contact}")
+                return None, str(contact)
+            return Verdict(
+                "record-not-found",
+                message=_said(trail, f"Lead {rid} was converted to no Contact"),
+            ), None
+        values = {k: v for k, v in row.items() if k not in FOLLOW[obj]}
+        return Verdict("LINKED", rid, obj, values, "; ".join(trail) or None), None
+
+    def _read(self, ids: set[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Id -> (object, flattened row) of every id found, deleted ones too."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for obj in ("Lead", "Contact"):
+            wanted = sorted(i for i in ids if object_of(i) == obj)
+            fields = list(dict.fromkeys([*self._fields(obj), *FOLLOW[obj]]))
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                where = f"Id IN ({', '.join(soql.quote(i) for i in chunk)})"
+                query = soql.select(obj, fields, where=where)
+                for row in self.client.query_all(query, include_deleted=True):
+                    out[str(row["Id"])] = (obj, flatten(row, fields))
+        return out
+
+
+def _said(trail: list[str], last: str) -> str:
+    return "; ".join([*trail, last])
