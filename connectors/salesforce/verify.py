@@ -41,16 +41,25 @@ def object_of(record_id: str) -> str | None:
     return PREFIXES.get(record_id[:3])
 
 
-def id18(record_id: str) -> str:
-    """The 18-character form Salesforce answers with (case-safe checksum added)."""
-    if len(record_id) != 15:
-        return record_id
+def id18(record_id: str) -> str | None:
+    """The 18-character form Salesforce answers with, or None for a malformed id.
+
+    Salesforce refuses a whole query over one malformed id (`invalid ID field`), so
+    ids are checked here first: ASCII letters and digits, 15 characters, or 18 whose
+    last three are the checksum of the first 15 (case-insensitive by design).
+    """
+    if not (record_id.isascii() and record_id.isalnum()):
+        return None
+    if len(record_id) not in (15, 18):
+        return None
     suffix = ""
     for start in (0, 5, 10):
         chunk = record_id[start : start + 5]
         bits = sum(1 << i for i, ch in enumerate(chunk) if "A" <= ch <= "Z")
         suffix += _CHECKSUM[bits]
-    return record_id + suffix
+    if len(record_id) == 18 and record_id[15:].upper() != suffix:
+        return None
+    return record_id[:15] + suffix
 
 
 class RecordVerifier:
@@ -69,9 +78,17 @@ class RecordVerifier:
 
     def verify(self, record_ids: Iterable[str]) -> dict[str, Verdict]:
         """A verdict for each id given (keyed as given)."""
-        at = {rid: id18(rid) for rid in dict.fromkeys(record_ids)}
-        trail: dict[str, list[str]] = {rid: [] for rid in at}
+        at: dict[str, str] = {}
         verdicts: dict[str, Verdict] = {}
+        for rid in dict.fromkeys(record_ids):
+            full = id18(rid)
+            if full is None:
+                verdicts[rid] = Verdict(
+                    "record-not-found", message=f"{rid!r} is not a Salesforce id"
+                )
+            else:
+                at[rid] = full
+        trail: dict[str, list[str]] = {rid: [] for rid in at}
         for _ in range(MAX_HOPS + 1):
             if not at:
                 break
