@@ -200,8 +200,8 @@ class Linker:
             k: v for k, v in command["fields"].items()
             if v not in (None, "") and k in allowed[sobject]
         }
-        # A Contact's company is its Account's name.
-        company = body.pop(policy.ACCOUNT_NAME, None)
+        # A Contact's company is its Account's name (association, not a field).
+        company = command["fields"].get(policy.ACCOUNT_NAME)
         if sobject == "Contact" and crm.sync_settings.auto_associate_accounts:
             account = self._account_for(company, body.get("Email"), crm)
             if account:

@@ -82,6 +82,8 @@ PEOPLE = {
 # Beyond the mapped fields, a create may set what Engage itself decides: a new
 # Contact's Account (the linker finds or makes it from Account.Name).
 CREATE_OWN = {"Lead": frozenset(), "Contact": _only("AccountId")}
+# Carried to find the person (and a new Contact's Account), mapped or not.
+FINDING = {"Lead": MATCH_KEY_FIELDS, "Contact": MATCH_KEY_FIELDS | {ACCOUNT_NAME}}
 
 ALLOWED: tuple[Allowed, ...] = (
     Allowed("UPSERT", "Task", TASK_FIELDS, TASK_EXTERNAL_ID, _only(TASK_EXTERNAL_ID)),
@@ -104,16 +106,15 @@ ALLOWED: tuple[Allowed, ...] = (
     # Matched first, so it needs only something to match on; what a create then
     # writes is checked again as a CREATE of exactly that body (the linker).
     *(
-        Allowed("MATCH_OR_CREATE", o, MATCH_KEY_FIELDS, needs_contact=True, mapped=True)
+        Allowed("MATCH_OR_CREATE", o, FINDING[o], needs_contact=True, mapped=True)
         for o in PEOPLE
     ),
 )
 # Without the org's describe: the guide's default mapping, every field createable.
+_DEFAULT_PERSON = frozenset({"LastName", "FirstName", "Salutation", "Title", "Email"})
 DEFAULT_CREATE_FIELDS = {
-    "Lead": frozenset({"LastName", "FirstName", "Salutation", "Title", "Company",
-                       "Email", "Phone"}),
-    "Contact": frozenset({"LastName", "FirstName", "Salutation", "Title",
-                          ACCOUNT_NAME, "Email", "Phone"}),
+    "Lead": _DEFAULT_PERSON | {"Company", "Phone"},
+    "Contact": _DEFAULT_PERSON | {"Phone"},
 }
 
 
@@ -127,11 +128,9 @@ def mapped_create_fields(
         createable: the object's fields describe reports `createable`.
 
     Returns:
-        Those field names, plus `Account.Name` where mapped (a Contact's company names
-        the Account the linker associates; it is not written as a field).
+        Those field names (a relationship path like `Account.Name` is never one).
     """
-    names = {r.salesforce.strip() for r in rows if r.salesforce}
-    return frozenset(n for n in names if n in createable or n == ACCOUNT_NAME)
+    return frozenset(r.salesforce.strip() for r in rows if r.salesforce) & createable
 
 
 class PolicyRefusal(ValueError):

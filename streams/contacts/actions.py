@@ -160,6 +160,9 @@ class ContactActions:
             "Email": known["email"], "FirstName": known["first_name"],
             "LastName": known["last_name"], "Phone": known["phone"],
         }
+        if sobject == "Contact" and choice != "none":
+            # The Account a new Contact is associated with is found by company.
+            fields["Account.Name"] = known["company"]
         if choice != "none":
             fields |= self._mapped_values(sobject, known, crm)
         fields = {k: v for k, v in fields.items() if v not in (None, "")}

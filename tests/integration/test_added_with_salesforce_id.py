@@ -4,6 +4,10 @@ sends the fields the admin mapped."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from connectors.kafka.serde import Serde
@@ -13,7 +17,7 @@ from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from streams.settings.document import parse_document
 from streams.settings.topic import publish
-from tests.conftest import Processes, kafka_env, salesforce_env
+from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.inbound_harness import engage_copy
 from tests.integration.test_contact_linking import _contact_event, _publish, _settings
 from tests.kafka_helpers import read_topic
@@ -208,3 +212,44 @@ sync_settings: {engage_created_contacts: create_lead}
         "\nLead create: mapped fields and defaults written (Industry=Technology); "
         "the Do Not Read/Write Phone was not"
     )
+
+
+def test_settings_apply_refuses_create_lead_while_company_is_left_unfilled(
+    kafka_settings: KafkaSettings, sandbox_org: Any, tmp_path: Path
+) -> None:
+    env = os.environ | kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    document = tmp_path / "crm.yaml"
+
+    def apply(created: str) -> subprocess.CompletedProcess[str]:
+        document.write_text(
+            "objects:\n  Lead:\n    mapping:\n"
+            "      - {engage: last_name, salesforce: LastName}\n"
+            "      - {engage: first_name, salesforce: FirstName}\n"
+            "      - {engage: company, salesforce: null}\n"
+            f"sync_settings: {{engage_created_contacts: {created}}}\n"
+        )
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "engage_sync.cli",
+                "settings",
+                "apply",
+                str(document),
+            ],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    refused = apply("create_lead")
+
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"{document}: sync_settings.engage_created_contacts: create_lead needs Lead "
+        "field 'Company' (required on create): map an Engage field to it or give it "
+        "a default in objects.Lead.mapping"
+    ]
+    assert apply("none").returncode == 0  # nothing is created: nothing to fill
