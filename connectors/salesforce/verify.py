@@ -113,38 +113,26 @@ class RecordVerifier:
         self, rid: str, found: tuple[str, dict[str, Any]] | None, trail: list[str]
     ) -> tuple[Verdict | None, str | None]:
         """The verdict on one record, or the id it points on to."""
-        obj = object_of(rid) or "record"
         if found is None:
-            return Verdict(
-                "record-not-found",
-                message=_said(
-                    trail,
-                    f"no {obj} {rid} in Salesforce (never existed, "
-                    "emptied from the recycle bin, or not visible to the integration "
-                    "user)",
-                ),
-            ), None
+            what = f"no {object_of(rid) or 'record'} {rid} in Salesforce"
+            why = "never existed, emptied from the recycle bin, or not visible to us"
+            return _gone("record-not-found", f"{what} ({why})", trail)
         obj, row = found
         if row.get("IsDeleted"):
-            master = row.get("MasterRecordId")
-            if master:
-                trail.append(f"{obj} {rid} was merged into {master}")
-                return None, str(master)
-            return Verdict(
-                "record-deleted",
-                message=_said(trail, f"{obj} {rid} is deleted (in the recycle bin)"),
-            ), None
-        if obj == "Lead" and row.get("IsConverted"):
-            contact = row.get("ConvertedContactId")
-            if contact:
-                trail.append(f"Lead {rid} was converted to Contact {contact}")
-                return None, str(contact)
-            return Verdict(
-                "record-not-found",
-                message=_said(trail, f"Lead {rid} was converted to no Contact"),
-            ), None
-        values = {k: v for k, v in row.items() if k not in FOLLOW[obj]}
-        return Verdict("LINKED", rid, obj, values, "; ".join(trail) or None), None
+            onward = row.get("MasterRecordId")
+            step = f"{obj} {rid} was merged into {onward}"
+            gone = ("record-deleted", f"{obj} {rid} is deleted (in the recycle bin)")
+        elif obj == "Lead" and row.get("IsConverted"):
+            onward = row.get("ConvertedContactId")
+            step = f"Lead {rid} was converted to Contact {onward}"
+            gone = ("record-not-found", f"Lead {rid} was converted to no Contact")
+        else:
+            values = {k: v for k, v in row.items() if k not in FOLLOW[obj]}
+            return Verdict("LINKED", rid, obj, values, "; ".join(trail) or None), None
+        if onward:
+            trail.append(step)
+            return None, str(onward)
+        return _gone(*gone, trail)
 
     def _read(self, ids: set[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """Id -> (object, flattened row) of every id found, deleted ones too."""
@@ -161,5 +149,8 @@ class RecordVerifier:
         return out
 
 
-def _said(trail: list[str], last: str) -> str:
-    return "; ".join([*trail, last])
+def _gone(
+    status: str, last: str, trail: list[str]
+) -> tuple[Verdict | None, str | None]:
+    """No record to link: the verdict says why, after the steps that led there."""
+    return Verdict(status, message="; ".join([*trail, last])), None

@@ -7,13 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from engage_sync.settings import KafkaSettings
 from streams.contacts.actions import ContactActions
-from streams.contacts.processor import ContactsProcessor
-from streams.contacts.store import ContactStore
 from streams.settings.document import parse_document
-from streams.settings.models import CrmSettings
 from tests.ports import RecordingProducer
+from tests.unit.test_contact_status_actions import _actions as contact_actions
 
 LEAD = "00Q5e00000AbCdEEAV"
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -38,16 +35,9 @@ sync_settings: {engage_created_contacts: create_lead}
 )
 
 
-def _actions(crm: CrmSettings = CRM) -> tuple[ContactActions, RecordingProducer]:
-    producer = RecordingProducer()
-    contacts = ContactsProcessor(
-        KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9"),
-        ContactStore(),
-        lambda: crm,
-        producer=producer,
-    )
-    contacts.loaded = True  # nothing to read back: the store starts empty
-    return ContactActions(contacts), producer
+def _actions() -> tuple[ContactActions, RecordingProducer]:
+    actions, producer, _ = contact_actions(CRM)
+    return actions, producer
 
 
 def _added(ecid: str, **ref: Any) -> dict[str, Any]:
