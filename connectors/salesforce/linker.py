@@ -60,6 +60,7 @@ class Linker:
     ) -> None:
         self.client, self._settings = client, settings
         self._createable: dict[str, frozenset[str]] = {}
+        self._booleans: dict[str, frozenset[str]] = {}
 
     def sent_fields(self) -> dict[str, frozenset[str]]:
         """Per object, the fields the mapping in force sends: what a MATCH_OR_CREATE
@@ -82,6 +83,9 @@ class Linker:
             described = self.client.describe(obj).get("fields", [])
             self._createable[obj] = frozenset(
                 str(f["name"]) for f in described if f.get("createable")
+            )
+            self._booleans[obj] = frozenset(
+                str(f["name"]) for f in described if f.get("type") == "boolean"
             )
 
     def link(self, commands: Sequence[dict[str, Any]]) -> list[Outcome]:
@@ -197,7 +201,8 @@ class Linker:
         # Only what the mapping sends and the org lets us create; match keys the
         # mapping does not send (e.g. a Do Not Read/Write Phone) stay unwritten.
         body = {
-            k: v for k, v in command["fields"].items()
+            k: _typed(v, k in self._booleans[sobject])
+            for k, v in command["fields"].items()
             if v not in (None, "") and k in allowed[sobject]
         }
         # A Contact's company is its Account's name (association, not a field).
@@ -285,6 +290,13 @@ class Linker:
             )
             return str(answer["id"])
         return None
+
+
+def _typed(value: Any, boolean: bool) -> Any:
+    """Engage keeps every value as text; a checkbox takes a JSON true or false."""
+    if boolean and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
 
 
 def _website_host(website: str | None) -> str:

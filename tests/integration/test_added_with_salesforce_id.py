@@ -157,6 +157,7 @@ objects:
       - {engage: title, salesforce: Title}
       - {engage: industry, salesforce: Industry, default: Technology}
       - {engage: city, salesforce: City}
+      - {engage: do_not_call, salesforce: DoNotCall, default: "true"}
       - {engage: phone, salesforce: null}
 sync_settings: {engage_created_contacts: create_lead}
 """),
@@ -197,6 +198,7 @@ sync_settings: {engage_created_contacts: create_lead}
             "Industry",
             "City",
             "Phone",
+            "DoNotCall",
         )
     } == {
         "LastName": "New",
@@ -207,6 +209,7 @@ sync_settings: {engage_created_contacts: create_lead}
         "Industry": "Technology",
         "City": None,  # mapped, but Engage has no value and the row no default
         "Phone": None,  # Do Not Read/Write: matched on, never written
+        "DoNotCall": True,  # Engage's text "true" sent as a checkbox's true
     }
     print(
         "\nLead create: mapped fields and defaults written (Industry=Technology); "
