@@ -151,8 +151,9 @@ def writer() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sink.stop_event.set())
     try:
-        sink.start()
+        # Settings first: the start-up access check needs to know what is written.
         follower.start_and_load()
+        sink.start()
         sink.run()
     except Stopping:
         pass  # SIGTERM while waiting for Salesforce at start: nothing to redo

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.ids import PREFIXES
+
+if TYPE_CHECKING:
+    from sandbox.access import ObjectAccess
 
 TEXT_TYPES = frozenset(
     {"string", "textarea", "email", "phone", "url", "picklist", "combobox"}
@@ -144,7 +147,7 @@ def describe_field(f: Field) -> dict[str, Any]:
     }
 
 
-def _object_flags(access: Any) -> dict[str, bool]:
+def _object_flags(access: ObjectAccess | None) -> dict[str, bool]:
     """describe's object flags: the user's permissions (`sandbox.access`)."""
     if access is None:
         return {
@@ -161,7 +164,9 @@ def _object_flags(access: Any) -> dict[str, bool]:
     }
 
 
-def describe_object(obj: SObject, version: str, access: Any = None) -> dict[str, Any]:
+def describe_object(
+    obj: SObject, version: str, access: ObjectAccess | None = None
+) -> dict[str, Any]:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     flags = _object_flags(access)
     return {
@@ -186,7 +191,7 @@ def describe_object(obj: SObject, version: str, access: Any = None) -> dict[str,
 
 
 def describe_global_entry(
-    obj: SObject, version: str, access: Any = None
+    obj: SObject, version: str, access: ObjectAccess | None = None
 ) -> dict[str, Any]:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     return {

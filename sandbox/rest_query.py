@@ -54,14 +54,14 @@ class QueryApi:
             raise ApiError(400, "MALFORMED_QUERY", "unexpected token: <EOF>")
         state, store = self.state, self.state.store
 
-        def rows(name: str) -> list[dict[str, Any]]:
+        def rows_of(name: str) -> list[dict[str, Any]]:
             if name == "Organization":
                 return [organization_row(state.creds.org_id, state.access)]
             return store.all(name, include_deleted)
 
         with store.locked():
             # The user's schema: hidden fields and unreadable objects do not exist.
-            result = execute(state.api_schema, text, rows, self._lookup, version)
+            result = execute(state.api_schema, text, rows_of, self._lookup, version)
         page_size = self._page_size(req)
         rows = result.records
         if len(rows) <= page_size:

@@ -24,7 +24,7 @@ from engage_sync.settings import ConfigError
 from streams.settings.models import CrmSettings, ObjectName
 
 Permission = Literal["read", "create", "edit"]
-Describe = Mapping[str, Any]
+Describe = dict[str, Any]
 
 EXTERNAL_ID = "Engage_Activity_Id__c"  # the Task field every write is keyed by
 REQUIRED: dict[str, tuple[Permission, ...]] = {
@@ -127,9 +127,9 @@ def field_refusals(
     """The field-level security missing: the Task key visible and createable, each
     mapped write-back field visible and updateable (objects not in `describes`,
     which the user cannot read, are left to `object_refusals`)."""
-    needs: list[tuple[str, str, Literal["createable", "updateable"]]] = [
-        ("Task", EXTERNAL_ID, "createable")
-    ] + [(obj, field, "updateable") for obj, field in written_fields(crm)]
+    needs = [("Task", EXTERNAL_ID, "createable")] + [
+        (obj, field, "updateable") for obj, field in written_fields(crm)
+    ]
     out = []
     for obj, field, flag in needs:
         if obj not in describes:

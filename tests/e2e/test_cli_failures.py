@@ -217,7 +217,6 @@ def test_verbs_that_use_salesforce_stop_with_one_line_when_the_org_is_dead(
     assert _problems(results, setting) == []
 
 
-
 @pytest.mark.parametrize("fault", ["unknown user", "not a private key"])
 def test_settings_apply_stops_with_one_line_when_the_salesforce_login_fails(
     kafka_settings: KafkaSettings, sandbox_org: Any, tmp_path: Path, fault: str
