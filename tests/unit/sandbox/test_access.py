@@ -9,30 +9,11 @@ from urllib.parse import quote
 import pytest
 
 from sandbox.access import OrgAccess
-from sandbox.auth import token_endpoint
 from sandbox.protocol import Request
 from sandbox.server import SandboxApp
 from sandbox.state import OrgState
 
 V = "/services/data/v59.0"
-
-
-@pytest.fixture
-def app(state: OrgState) -> SandboxApp:
-    return SandboxApp(state)
-
-
-@pytest.fixture
-def bearer(state: OrgState) -> dict[str, str]:
-    """A client-credentials token of the integration user."""
-    c = state.creds
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": c.client_id,
-        "client_secret": c.client_secret,
-    }
-    token = token_endpoint(state, form, None)["access_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _call(
