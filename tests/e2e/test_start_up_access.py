@@ -4,7 +4,8 @@ guide requires: a refusal stops the verb with one line naming object and permiss
 
 Each case runs against its own sandbox org over HTTPS, set through its admin API;
 the cases run side by side (the unit tests of `connectors.salesforce.access`
-cover every other combination).
+cover every other combination; every other test runs with the defaults: every
+grant, Enterprise Edition, API enabled).
 """
 
 from __future__ import annotations
@@ -63,11 +64,6 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"api_enabled": False},
         "the Salesforce org refuses API calls (API_DISABLED_FOR_ORG: The REST API is "
         "not enabled for this Organization.)",
-    ),
-    "poller in an org without API access": (
-        "poller",
-        {"api_enabled": False},
-        "the Salesforce org refuses API calls (API_DISABLED_FOR_ORG:",
     ),
 }
 
@@ -134,18 +130,3 @@ def test_each_missing_grant_edition_or_api_access_stops_its_verb_with_one_line(
         if (problem := _problem(done, CASES[case][2])) is not None
     }
     assert problems == {}
-
-
-def test_an_allowed_user_in_an_enterprise_org_applies_settings(
-    kafka_settings: KafkaSettings, sandbox_org: Any, tmp_path: Path
-) -> None:
-    """The defaults (every grant, Enterprise Edition) pass the check."""
-    settings = tmp_path / "crm.yaml"
-    settings.write_text(STATUS_WRITTEN)
-    done = _run(
-        "settings apply",
-        kafka_env(kafka_settings) | salesforce_env(sandbox_org),
-        settings,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "applied" in done.stdout
