@@ -194,12 +194,14 @@ def require_access(
     if problem is not None:
         raise AccessRefused(problem)
     refusals = object_refusals(listing)
-    readable = {r.cannot.split()[1] for r in refusals if r.cannot.startswith("read ")}
+    # An object the user cannot read cannot be described either (404).
+    listed = {o.get("name"): o for o in listing.get("sobjects") or []}
+    unreadable = {n for n in REQUIRED if not (listed.get(n) or {}).get("queryable")}
     wanted = {"Task"} | {obj for obj, _ in written_fields(crm)}
-    for name in sorted(wanted - readable - set(describes)):
+    for name in sorted(wanted - unreadable - set(describes)):
         describes[name] = client.describe(name)
     refusals += field_refusals(
-        {k: v for k, v in describes.items() if k not in readable}, crm
+        {k: v for k, v in describes.items() if k not in unreadable}, crm
     )
     if refusals:
         raise AccessRefused(refusal_line(user, refusals))

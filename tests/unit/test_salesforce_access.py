@@ -53,6 +53,9 @@ class FakeOrg:
 
     def describe(self, sobject: str) -> dict[str, Any]:
         self.calls.append(f"describe {sobject}")
+        if sobject not in {o["name"] for o in self.org["sobjects"]}:
+            # As Salesforce answers for an object the user cannot read.
+            raise FatalError(Problem(ErrorKind.FATAL, "NOT_FOUND", "no such object"))
         return dict(self.org["describe"][sobject])
 
 
@@ -125,6 +128,12 @@ REFUSED = {
     "no read on Lead": (
         _org(Lead__unlisted=True),
         None,
+        "cannot read Lead, create Lead, edit Lead: grant Read on Lead, Create on Lead,"
+        f" Edit on Lead {GRANT}",
+    ),
+    "no read on Lead while its Status is mapped: not described": (
+        _org(Lead__unlisted=True),
+        _crm(Lead="status=Status"),
         "cannot read Lead, create Lead, edit Lead: grant Read on Lead, Create on Lead,"
         f" Edit on Lead {GRANT}",
     ),
