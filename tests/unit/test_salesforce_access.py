@@ -114,6 +114,10 @@ def test_describes_the_caller_has_are_not_fetched_again() -> None:
     assert "describe Lead" not in org.calls
 
 
+NO_LEAD = (
+    "cannot read Lead, create Lead, edit Lead: grant Read on Lead, Create on Lead, "
+    f"Edit on Lead {GRANT}"
+)
 REFUSED = {
     "no create on Task": (
         _org(Task__createable=False),
@@ -125,17 +129,11 @@ REFUSED = {
         None,
         f"cannot edit Account: grant Edit on Account {GRANT}",
     ),
-    "no read on Lead": (
-        _org(Lead__unlisted=True),
-        None,
-        "cannot read Lead, create Lead, edit Lead: grant Read on Lead, Create on Lead,"
-        f" Edit on Lead {GRANT}",
-    ),
+    "no read on Lead": (_org(Lead__unlisted=True), None, NO_LEAD),
     "no read on Lead while its Status is mapped: not described": (
         _org(Lead__unlisted=True),
         _crm(Lead="status=Status"),
-        "cannot read Lead, create Lead, edit Lead: grant Read on Lead, Create on Lead,"
-        f" Edit on Lead {GRANT}",
+        NO_LEAD,
     ),
     "no read on User": (
         _org(User__queryable=False),
