@@ -131,6 +131,8 @@ def worker() -> None:
 @app.command()
 def writer() -> None:
     """Run the Salesforce writer (commands -> Salesforce, results -> Kafka)."""
+    from connectors.kafka.clients import ensure_topics
+    from connectors.kafka.topics import Topics
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.writer import SalesforceWriter, Stopping
@@ -156,8 +158,11 @@ def writer() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sink.stop_event.set())
     try:
-        sink.start()
+        # Settings first: the start-up access check needs to know what is written
+        # (and on a first start, the settings topic must exist to be read).
+        ensure_topics(kafka, Topics(kafka).all())
         follower.start_and_load()
+        sink.start()
         sink.run()
     except Stopping:
         pass  # SIGTERM while waiting for Salesforce at start: nothing to redo

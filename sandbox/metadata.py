@@ -22,7 +22,6 @@ from sandbox.objects import (
     account,
     contact,
     lead,
-    organization,
     task,
     user,
 )
@@ -65,14 +64,15 @@ class OrgConfig:
 class Schema:
     """All objects of the org, with case-insensitive lookup."""
 
-    def __init__(self, config: OrgConfig | None = None) -> None:
+    def __init__(
+        self, config: OrgConfig | None = None, objects: list[SObject] | None = None
+    ) -> None:
         self.config = config or OrgConfig()
-        objs = [
+        objs = objects or [
             account(),
             contact(),
             lead(),
             user(),
-            organization(),
             task(self.config.task_custom_fields, self.config.ext_id_unique),
         ]
         self.objects = {o.name: o for o in objs}

@@ -219,3 +219,23 @@ def test_verbs_that_use_salesforce_stop_with_one_line_when_the_org_is_dead(
     env = _base_env() | kafka_env(kafka_settings) | org
     results = _run_all(list(SALESFORCE_VERBS), env, tmp_path)
     assert _problems(results, setting) == []
+
+
+@pytest.mark.parametrize("fault", ["unknown user", "not a private key"])
+def test_settings_apply_stops_with_one_line_when_the_salesforce_login_fails(
+    kafka_settings: KafkaSettings, sandbox_org: Any, tmp_path: Path, fault: str
+) -> None:
+    """The org answers but the login fails (it refuses the user, or the key file
+    holds no key to sign the login with): one line naming the setting to fix."""
+    from tests.conftest import salesforce_env
+
+    if fault == "unknown user":
+        change, setting = {"SALESFORCE_USERNAME": "nobody@example.org"}, "SALESFORCE_"
+    else:
+        garbage = tmp_path / "garbage.pem"
+        garbage.write_text("not a PEM key\n")
+        change = {"SALESFORCE_PRIVATE_KEY_FILE": str(garbage)}
+        setting = "SALESFORCE_PRIVATE_KEY_FILE"
+    env = _base_env() | kafka_env(kafka_settings) | salesforce_env(sandbox_org) | change
+    results = _run_all(["settings apply"], env, tmp_path)
+    assert _problems(results, setting) == []
