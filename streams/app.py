@@ -94,6 +94,11 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         contacts, release=activity.release, link_lock=context.link_lock
     )
     contact_agents.register(app, worker, contacts, actions, context.ready)
+    # A user connecting releases their held activities (before start-up is done,
+    # the release at its end covers them).
+    users.on_connected = lambda user: (
+        activity.release_held(user) if context.ready.is_set() else 0
+    )
 
     @app.task
     async def follow_settings_and_users() -> None:
@@ -104,13 +109,15 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
             await loop.run_in_executor(None, users.load)
             await loop.run_in_executor(None, context.parked.load)
             await loop.run_in_executor(None, contacts.load)
+            context.ready.set()
+            # Held activities of users who connected while no worker ran; after
+            # `ready`, so a user connecting meanwhile is released by either path.
+            await loop.run_in_executor(None, activity.release_held)
         except Exception as exc:
-            # The agents wait for `ready` forever: say so on /healthz (503) and in
-            # the log, and let the probes restart the process.
+            # Loading: the agents wait for `ready` forever. Either way, say so on
+            # /healthz (503) and in the log, and let the probes restart the process.
             log.exception("start-up loading failed")
             health.load_failed(exc)
-            return
-        context.ready.set()
 
     app.engage_context = context  # type: ignore[attr-defined]
     app.engage_health = health  # type: ignore[attr-defined]

@@ -49,6 +49,27 @@ class ParkedIndex:
         with self._lock:
             return list(self._by_contact.get(engage_contact_id, {}).values())
 
+    def held(self, reason: str, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Parked for `reason`, of one Engage user (or of all, when None).
+
+        A scan: parked activities are few next to the contacts, and a user's are
+        released on a rare event (the user connecting).
+        """
+        with self._lock:
+            return [
+                item
+                for events in self._by_contact.values()
+                for item in events.values()
+                if item["reason"] == reason
+                and (user_id is None or item["activity"].get("user_id") == user_id)
+            ]
+
+    def reason(self, engage_contact_id: str, event_id: str) -> str | None:
+        """Why an activity is parked now (None = it is not)."""
+        with self._lock:
+            item = self._by_contact.get(engage_contact_id, {}).get(event_id)
+            return None if item is None else str(item["reason"])
+
     def count(self) -> int:
         with self._lock:
             return sum(len(v) for v in self._by_contact.values())
