@@ -48,7 +48,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     from streams.activity.processor import Context
     from streams.contacts import agents as contact_agents
     from streams.contacts.actions import ContactActions
-    from streams.faust_state import ConsumerWatch, recording_supervisor, stopped_agents
+    from streams.faust_state import ConsumerWatch, not_running, recording_supervisor
     from streams.health import WorkerHealth
     from streams.settings.topic import SettingsFollower
     from streams.users.agents import register as register_user_checks
@@ -78,7 +78,6 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         stream_buffer_maxsize=max(4096, worker.batch_size * 2),
         agent_supervisor=recording_supervisor(health),
     )
-    health.agents = lambda: stopped_agents(app)
     health.consumer = ConsumerWatch(app)
     topics = Topics(kafka)
     producer = clients.AckingProducer(kafka)
@@ -87,6 +86,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     users = UserDirectory(kafka, lambda: follower.settings)
     context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
     health.ready = context.ready
+    health.agents = lambda: not_running(app, (follower, users), context.ready)
     serde = Serde.for_kafka(kafka)
     activity = register_activity(app, topics, serde, producer, worker, context)
     register_user_checks(app, topics, serde, producer, worker)

@@ -6,14 +6,16 @@ gives up quietly on a structure changing under it (the next probe reads again).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import faust
 from mode import OneForOneSupervisor
 from mode.types import ServiceT, SupervisorStrategyT
 
-from streams.health import ConsumerState, WorkerHealth
+from streams.health import ConsumerState, Flag, WorkerHealth
 
 
 def recording_supervisor(health: WorkerHealth) -> type[SupervisorStrategyT]:
@@ -53,6 +55,22 @@ def stopped_agents(app: faust.App) -> list[str]:
                     f"agent {agent.name} stopped"
                     + (f": {error!r}" if error is not None else "")
                 )
+    return found
+
+
+def not_running(
+    app: faust.App, followers: Sequence[threading.Thread], ready: Flag
+) -> list[str]:
+    """Stopped agents, and followers that died once loaded: they are threads beside
+    the agents, and without them owners and settings go stale as surely as events
+    wait without an agent."""
+    found = stopped_agents(app)
+    if ready.is_set() and not app.should_stop:
+        found += [
+            f"{thread.name} stopped following its topic"
+            for thread in followers
+            if not thread.is_alive()
+        ]
     return found
 
 

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from streams.faust_state import ConsumerWatch, recording_supervisor, stopped_agents
+from streams.faust_state import (
+    ConsumerWatch,
+    not_running,
+    recording_supervisor,
+    stopped_agents,
+)
 from streams.health import ConsumerState, WorkerHealth
 
 LIMIT = 60.0
@@ -152,6 +157,18 @@ def test_a_crashed_actor_is_reported_and_a_running_one_is_not() -> None:
 
 def test_agents_of_a_stopping_app_are_not_reported() -> None:
     assert stopped_agents(_app(_Actor(_done_task(None)), stopping=True)) == []
+
+
+def test_a_follower_thread_that_died_after_loading_is_reported() -> None:
+    dead = threading.Thread(target=lambda: None, name="user-directory")
+    dead.start()
+    dead.join()
+    loaded, loading = threading.Event(), threading.Event()
+    loaded.set()
+    assert not_running(_app(), [dead], loaded) == [
+        "user-directory stopped following its topic"
+    ]
+    assert not_running(_app(), [dead], loading) == []  # not started yet
 
 
 @dataclass
