@@ -6,6 +6,7 @@ gives up quietly on a structure changing under it (the next probe reads again).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -27,8 +28,11 @@ def recording_supervisor(health: WorkerHealth) -> type[SupervisorStrategyT]:
 
     class RecordingSupervisor(OneForOneSupervisor):
         async def restart_service(self, service: ServiceT) -> None:
-            agent = getattr(getattr(service, "agent", None), "name", repr(service))
-            health.agent_crashed(str(agent), service.crash_reason)
+            reason = service.crash_reason
+            # Faust restarts an actor cancelled by a rebalance the same way: no crash.
+            if not isinstance(reason, asyncio.CancelledError):
+                agent = getattr(getattr(service, "agent", None), "name", service)
+                health.agent_crashed(str(agent), reason)
             await super().restart_service(service)
 
     return RecordingSupervisor

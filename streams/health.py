@@ -51,9 +51,9 @@ class WorkerHealth:
     ready: Flag
     agents: Callable[[], list[str]] = list
     consumer: Callable[[], ConsumerState] = ConsumerState
-    _crashes: list[str] = field(default_factory=list)
-    _load_error: str | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _crashes: list[str] = field(default_factory=list, init=False)
+    _load_error: str | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def agent_crashed(self, agent: str, reason: BaseException | None) -> None:
         """Remember a crash for good: Faust restarts the agent, but the batch it

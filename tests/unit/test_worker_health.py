@@ -118,6 +118,23 @@ def test_the_supervisor_reports_the_crash_it_restarts() -> None:
     assert health()[1]["reason"] == "agent activities crashed: KeyError('x')"
 
 
+def test_an_actor_restarted_after_a_rebalance_cancelled_it_is_no_crash() -> None:
+    health = _health()
+    cancelled = _Service(SimpleNamespace(name="users"), asyncio.CancelledError())
+
+    async def restart() -> None:
+        supervisor = recording_supervisor(health)(replacement=_replace)
+        supervisor.add(cancelled)
+        await supervisor.restart_service(cancelled)
+
+    asyncio.run(restart())
+    assert health()[0]
+
+
+async def _replace(service: Any, index: int) -> Any:
+    return _Service(None, None)
+
+
 def _app(*actors: Any, stopping: bool = False) -> Any:
     agent = SimpleNamespace(name="users", _actors=set(actors))
     return SimpleNamespace(should_stop=stopping, agents={"users": agent})
