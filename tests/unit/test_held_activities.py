@@ -210,3 +210,31 @@ def test_the_directory_applies_each_event_once_when_it_reads_the_topic_again() -
     assert directory.owner("u1") == ("hold", None)
     assert directory._apply(event("CONNECTED", OTHER, 2)) == "u1"
     assert directory.owner("u1") == ("user", OTHER)
+
+
+def test_the_parked_index_finds_a_users_held_activities_one_per_event() -> None:
+    from streams.activity.parking import ParkedIndex
+
+    index = ParkedIndex(KAFKA)
+
+    def parked(event_id: str, user: str, reason: str) -> dict[str, Any]:
+        activity = {"user_id": user, "contact": {"engage_contact_id": "ec-1"}}
+        return {
+            "event_id": event_id,
+            "reason": reason,
+            "engage_contact_id": "ec-1",
+            "activity": activity,
+        }
+
+    index.add(parked("a", "u1", "contact-not-linked"))
+    index.add(parked("b", "u2", "user-not-connected"))
+    index.add(parked("a", "u1", "user-not-connected"))  # parked again, for its user
+    assert [i["event_id"] for i in index.held("user-not-connected", "u1")] == ["a"]
+    assert sorted(i["event_id"] for i in index.held("user-not-connected")) == [
+        "a",
+        "b",
+    ]
+    assert index.count() == 2 and index.reason("ec-1", "a") == "user-not-connected"
+    index.remove("a")
+    assert index.held("user-not-connected", "u1") == []
+    assert [i["event_id"] for i in index.for_contact("ec-1")] == ["b"]
