@@ -32,6 +32,17 @@ def ensure_integration_user(state: OrgState) -> None:
                 "IsActive": True,
             },
         )
+    if state.store.get(state.creds.org_id) is None:
+        # A full sandbox: its edition is the production org's, its limit 5,000,000.
+        AdminRecords(Dml(state)).put(
+            state.schema.objects["Organization"],
+            {
+                "Id": state.creds.org_id,
+                "Name": "engage-sync sandbox",
+                "OrganizationType": "Enterprise Edition",
+                "IsSandbox": True,
+            },
+        )
 
 
 class AdminApi:

@@ -22,6 +22,7 @@ from sandbox.objects import (
     account,
     contact,
     lead,
+    organization,
     task,
     user,
 )
@@ -71,6 +72,7 @@ class Schema:
             contact(),
             lead(),
             user(),
+            organization(),
             task(self.config.task_custom_fields, self.config.ext_id_unique),
         ]
         self.objects = {o.name: o for o in objs}

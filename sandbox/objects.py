@@ -1,4 +1,4 @@
-"""The sandbox's standard objects: Account, Contact, Lead, User and Task fields."""
+"""The sandbox's standard objects: Account, Contact, Lead, User, Task, Organization."""
 
 from __future__ import annotations
 
@@ -281,6 +281,17 @@ def user() -> SObject:
         ),
     ]
     return SObject("User", "User", tuple(fields))
+
+
+def organization() -> SObject:
+    """The org itself, read-only: one row whose Id is the org id (the Connection
+    page reads its edition as a real org answers `SELECT ... FROM Organization`)."""
+    fields = _system_fields("Organization") + [
+        _ro("Name", "string", "Name", length=80, name_field=True),
+        _ro("OrganizationType", "picklist", "Edition", length=40),
+        _ro("IsSandbox", "boolean", "Is Sandbox", nillable=False, defaulted=True),
+    ]
+    return SObject("Organization", "Organization", tuple(fields))
 
 
 def task(custom_fields: bool, ext_unique: bool) -> SObject:

@@ -160,11 +160,12 @@ class SalesforceWriter:
         """Write one batch, publish every outcome, then commit its offsets."""
         started = time.monotonic()
         pending: list[Pending] = []
+        sent_fields = self._linker.sent_fields()  # the mapping in force, per batch
         for msg in messages:
             origin = Origin(*where(msg), msg.key(), msg.value(), msg.timestamp()[1])
             try:
                 command = self.serde.decode("SalesforceCommand", msg.value())
-                policy.check(command)
+                policy.check(command, sent_fields)
             except DecodeError as exc:
                 self._dead_letter(origin, exc, "undecodable-command")
                 continue

@@ -26,7 +26,7 @@ def apply(
     """Validate FILE (also against the org's describe), then publish it if valid."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
-    from streams.settings.describe_check import check_against_describe
+    from streams.settings.describe_check import CREATED_BY, check_against_describe
     from streams.settings.document import SettingsError, parse_document
     from streams.settings.topic import publish
 
@@ -44,9 +44,12 @@ def apply(
         salesforce = load(SalesforceSettings)
         require_salesforce(salesforce)
         client = SalesforceClient(salesforce).connect()
-        names = set(settings.objects) | (
+        names: set[str] = set(settings.objects) | (
             {"Account"} if "Contact" in settings.objects else set()
         )
+        created = CREATED_BY.get(settings.sync_settings.engage_created_contacts)
+        if created:  # the create pre-flight needs its describe even when unsynced
+            names.add(created)
         describes = {name: client.describe(name) for name in sorted(names)}
         problems = check_against_describe(settings, describes)
         if problems:
