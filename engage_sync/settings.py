@@ -255,6 +255,10 @@ class WorkerSettings(_Base):
     fetch_max_wait_ms: int = Field(
         100, ge=10, le=5000, alias="WORKER_FETCH_MAX_WAIT_MS"
     )
+    # /healthz answers 503 past this without a fetch answer (or, loaded, a poll).
+    health_poll_seconds: float = Field(
+        60.0, ge=5, le=3600, alias="WORKER_HEALTH_POLL_SECONDS"
+    )
 
 
 class SandboxSettings(_Base):

@@ -130,8 +130,8 @@ class SalesforceWriter:
                 self.ledger.stop()
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Alive while the loop turns (a budget pause keeps it turning)."""
-        idle = time.monotonic() - self.last_tick
+        """Alive while the loop turns or waits (a budget pause or retry backoff)."""
+        idle = time.monotonic() - max(self.last_tick, self.pace.last_tick)
         ok = idle < max(120.0, 4 * self.settings.max_retry_seconds)
         return ok, {
             "seconds_since_loop": round(idle, 1),
