@@ -51,7 +51,7 @@ WRITE_BACKS: tuple[tuple[ObjectName, str, str], ...] = (
     ("Lead", "email_opt_out", "HasOptedOutOfEmail"),
     ("Contact", "email_opt_out", "HasOptedOutOfEmail"),
 )
-_FLAG = {"read": "queryable", "create": "createable", "edit": "updateable"}
+_FLAG: dict[Permission, str] = {"read": "queryable", "create": "createable", "edit": "updateable"}
 _NEEDED = "Engage needs Enterprise, Unlimited, Developer or Performance Edition"
 _SETUP = (
     f"if Task.{EXTERNAL_ID} does not exist, create it as a Text(255) custom field "
@@ -104,6 +104,14 @@ def edition_problem(edition: str | None) -> str | None:
     if edition in EDITIONS:
         return None
     return f"the Salesforce org is {edition or 'of an unknown edition'}: {_NEEDED}"
+
+
+def granted(global_describe: Describe, name: str) -> dict[Permission, bool]:
+    """What the user may do on `name`, from the global describe's per-user flags
+    (an object the user cannot read is not listed at all)."""
+    listed = {o.get("name"): o for o in global_describe.get("sobjects") or []}
+    entry = listed.get(name) or {}
+    return {p: bool(entry.get(flag)) for p, flag in _FLAG.items()}
 
 
 def object_refusals(global_describe: Describe) -> list[Refusal]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from connectors.salesforce import access
 from engage_sync.connection.model import (
     ApiCalls,
     DeadLetterReason,
@@ -205,7 +206,7 @@ def _salesforce_parts(
         status.api.org_used, status.api.org_limit = usage
     status.permissions = (
         _part(
-            errors, "permissions", lambda: [object_access(client, o) for o in OBJECTS]
+            errors, "permissions", lambda: object_access(client)
         )
         or []
     )
@@ -240,18 +241,22 @@ def org(client: Any, settings: SalesforceSettings) -> Org:
     return found
 
 
-# SLOT: the start-up access check (connectors/salesforce, being built beside this)
-# will replace this with its own per-object result; until then describe's object
-# flags say what the integration user may do.
-def object_access(client: Any, sobject: str) -> ObjectAccess:
-    """Read / create / edit of one object for the integration user, from describe."""
-    described = client.describe(sobject)
-    return ObjectAccess(
-        object=sobject,
-        read=bool(described.get("queryable")),
-        create=bool(described.get("createable")),
-        edit=bool(described.get("updateable")),
-    )
+def object_access(client: Any) -> list[ObjectAccess]:
+    """Read / create / edit per object for the integration user: one global describe,
+    read as the start-up access check reads it."""
+    listing = client.request("GET", "sobjects")
+    out = []
+    for sobject in OBJECTS:
+        flags = access.granted(listing, sobject)
+        out.append(
+            ObjectAccess(
+                object=sobject,
+                read=flags["read"],
+                create=flags["create"],
+                edit=flags["edit"],
+            )
+        )
+    return out
 
 
 class CachedStatus:
