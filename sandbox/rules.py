@@ -160,7 +160,7 @@ class DuplicateRule:
             raise RuleError("duplicate rule action must be 'block' or 'alert'")
         method = str(data.get("match_method", "exact"))
         if method not in MATCH_METHODS:
-            raise RuleError(f"duplicate rule match_method must be one of {MATCH_METHODS}")
+            raise RuleError(f"duplicate rule match_method: one of {MATCH_METHODS}")
         return cls(
             data["object"],
             data["name"],

@@ -1,4 +1,4 @@
-"""Accounts Engage creates for new Contacts: the org's rules decide, the writer goes on."""
+"""Accounts Engage creates for new Contacts: the org decides, the writer goes on."""
 
 from __future__ import annotations
 
@@ -57,8 +57,7 @@ class WriterThread:
         return self
 
     def partitions(self) -> set[int]:
-        consumer = self.writer._consumer  # noqa: SLF001 - which share it holds
-        return {tp.partition for tp in consumer.assignment()} if consumer else set()
+        return self.writer.assignment()
 
     def alive(self) -> bool:
         return self._thread.is_alive() and self.error is None
@@ -100,7 +99,9 @@ def _send(kafka: KafkaSettings, commands: list[tuple[int, dict[str, Any]]]) -> N
     serde, topic, producer = Serde(), Topics(kafka).commands.name, AckingProducer(kafka)
     for partition, command in commands:
         value = serde.encode("SalesforceCommand", command)
-        producer.produce(topic, value, command["fields"]["Email"].encode(), partition=partition)
+        producer.produce(
+            topic, value, command["fields"]["Email"].encode(), partition=partition
+        )
     producer.flush()
 
 
@@ -116,7 +117,10 @@ def _dead_letters(kafka: KafkaSettings) -> list[Record]:
 
 def _rejected(code: str) -> float:
     labels = {"object": "Account", "code": code}
-    return REGISTRY.get_sample_value("engage_sync_salesforce_rejected_total", labels) or 0.0
+    return (
+        REGISTRY.get_sample_value("engage_sync_salesforce_rejected_total", labels)
+        or 0.0
+    )
 
 
 @pytest.fixture
@@ -135,9 +139,15 @@ def test_two_writers_seeing_one_new_company_at_once_create_one_account(
     crm = _crm()
     writers += [WriterThread(kafka_settings, sandbox_org, crm).start() for _ in "ab"]
     shares = wait_until(
-        lambda: (s := [w.partitions() for w in writers])
-        and all(s) and set().union(*s) == {0, 1, 2, 3} and sum(map(len, s)) == 4 and s,
-        60, what="the commands topic split between the two writers",
+        lambda: (
+            (s := [w.partitions() for w in writers])
+            and all(s)
+            and set().union(*s) == {0, 1, 2, 3}
+            and sum(map(len, s)) == 4
+            and s
+        ),
+        60,
+        what="the commands topic split between the two writers",
     )
     # Each Salesforce answer takes 0.3 s, so both writers query for the company
     # before either has created it: the race the org's duplicate rule must close.
@@ -148,13 +158,20 @@ def test_two_writers_seeing_one_new_company_at_once_create_one_account(
         for p in range(4):  # one colleague per partition: both writers see the company
             spelling = name if p % 2 == 0 else other_spelling
             ecid = f"{name.lower()}-{p}"
-            commands.append((p, _link(ecid, f"{ecid}@{name.lower()}.example", spelling)))
+            commands.append(
+                (p, _link(ecid, f"{ecid}@{name.lower()}.example", spelling))
+            )
     _send(kafka_settings, commands)
     ecids = {c["engage_contact_id"] for _, c in commands}
     results = wait_until(
-        lambda: (rs := _results(kafka_settings))
-        and {r["engage_contact_id"] for r in rs} >= ecids and rs,
-        90, 0.5, what=f"a result for each of {len(ecids)} link commands",
+        lambda: (
+            (rs := _results(kafka_settings))
+            and {r["engage_contact_id"] for r in rs} >= ecids
+            and rs
+        ),
+        90,
+        0.5,
+        what=f"a result for each of {len(ecids)} link commands",
     )
     admin.set_faults({})
     assert all(w.alive() for w in writers), [w.error for w in writers]
@@ -163,7 +180,9 @@ def test_two_writers_seeing_one_new_company_at_once_create_one_account(
     accounts = {r["Id"]: r["Name"] for r in admin.records("Account")}
     # One Account per company, named as whichever colleague's create won.
     assert sorted(company_key(n) for n in accounts.values()) == [
-        "globex", "hooli", "initech",
+        "globex",
+        "hooli",
+        "initech",
     ], accounts
     contacts = admin.records("Contact")
     by_company = Counter(
@@ -173,8 +192,10 @@ def test_two_writers_seeing_one_new_company_at_once_create_one_account(
     assert len(by_company) == 3 and set(by_company.values()) == {4}, by_company
     assert None not in {c.get("AccountId") for c in contacts}
     assert _dead_letters(kafka_settings) == []
-    print(f"\n[two writers] partitions {shares}: 12 colleagues of 3 new companies -> "
-          f"{len(accounts)} Accounts {sorted(accounts.values())}")
+    print(
+        f"\n[two writers] partitions {shares}: 12 colleagues of 3 new companies -> "
+        f"{len(accounts)} Accounts {sorted(accounts.values())}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -196,9 +217,14 @@ def test_refused_account_is_reported_and_the_contact_follows_the_setting(
     # The writer goes on: a later command on the same partition is written.
     _send(kafka_settings, [(0, _link("bob", "bob@nowhere.example", None))])
     results = wait_until(
-        lambda: (rs := _results(kafka_settings))
-        and {r["engage_contact_id"] for r in rs} >= {"ann", "bob"} and rs,
-        60, 0.5, what="results for ann and bob",
+        lambda: (
+            (rs := _results(kafka_settings))
+            and {r["engage_contact_id"] for r in rs} >= {"ann", "bob"}
+            and rs
+        ),
+        60,
+        0.5,
+        what="results for ann and bob",
     )
     assert writers[0].alive(), writers[0].error
     refusal = [r for r in results if r["object"] == "Account"]
@@ -209,17 +235,22 @@ def test_refused_account_is_reported_and_the_contact_follows_the_setting(
     assert refusal[0]["message"] == "Every Account needs a Website"
     (letter,) = _dead_letters(kafka_settings)
     assert letter.headers["engage.errors.reason"] == code.encode()
-    assert b"Every Account needs a Website" in letter.headers[
-        "__connect.errors.exception.message"
-    ]
+    assert (
+        b"Every Account needs a Website"
+        in letter.headers["__connect.errors.exception.message"]
+    )
     assert _rejected(code) == before + 1
     assert admin.records("Account") == []
     contacts = {c["Email"]: c for c in admin.records("Contact")}
     assert "bob@nowhere.example" in contacts
-    ann = [r for r in results if r["engage_contact_id"] == "ann" and r is not refusal[0]]
+    ann = [
+        r for r in results if r["engage_contact_id"] == "ann" and r is not refusal[0]
+    ]
     if on_refused == "create_contact_without_account":
         assert contacts["ann@umbrella.example"].get("AccountId") is None
-        assert [(r["object"], r["status_code"]) for r in ann] == [("Contact", "CREATED")]
+        assert [(r["object"], r["status_code"]) for r in ann] == [
+            ("Contact", "CREATED")
+        ]
     else:
         assert "ann@umbrella.example" not in contacts
         assert ann == []
