@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from sandbox.rules import company_key
 from sandbox.seed import standard_account_duplicate_rule
 from streams.settings.models import CrmSettings
 from tests.conftest import salesforce_env
+from tests.factories import link_command
 from tests.kafka_helpers import Record, read_topic
 from tests.waiting import wait_until
 
@@ -76,22 +76,6 @@ def _crm(on_refused: str | None = None) -> CrmSettings:
     if on_refused is not None:
         sync["on_account_refused"] = on_refused
     return CrmSettings.model_validate({"objects": {}, "sync_settings": sync})
-
-
-def _link(ecid: str, email: str, company: str | None) -> dict[str, Any]:
-    fields = {"Email": email, "LastName": ecid.title()}
-    if company:
-        fields["Account.Name"] = company
-    return {
-        "command_id": f"link-{ecid}",
-        "issued_at": datetime.now(UTC),
-        "operation": "MATCH_OR_CREATE",
-        "sobject": "Contact",
-        "external_id_field": None,
-        "record_id": None,
-        "fields": fields,
-        "engage_contact_id": ecid,
-    }
 
 
 def _send(kafka: KafkaSettings, commands: list[tuple[int, dict[str, Any]]]) -> None:
@@ -159,7 +143,7 @@ def test_two_writers_seeing_one_new_company_at_once_create_one_account(
             spelling = name if p % 2 == 0 else other_spelling
             ecid = f"{name.lower()}-{p}"
             commands.append(
-                (p, _link(ecid, f"{ecid}@{name.lower()}.example", spelling))
+                (p, link_command(ecid, f"{ecid}@{name.lower()}.example", spelling))
             )
     _send(kafka_settings, commands)
     ecids = {c["engage_contact_id"] for _, c in commands}
@@ -213,9 +197,11 @@ def test_refused_account_is_reported_and_the_contact_follows_the_setting(
     before = _rejected(code)
     setting = None if on_refused == "create_contact_without_account" else on_refused
     writers.append(WriterThread(kafka_settings, sandbox_org, _crm(setting)).start())
-    _send(kafka_settings, [(0, _link("ann", "ann@umbrella.example", "Umbrella"))])
+    _send(
+        kafka_settings, [(0, link_command("ann", "ann@umbrella.example", "Umbrella"))]
+    )
     # The writer goes on: a later command on the same partition is written.
-    _send(kafka_settings, [(0, _link("bob", "bob@nowhere.example", None))])
+    _send(kafka_settings, [(0, link_command("bob", "bob@nowhere.example", None))])
     results = wait_until(
         lambda: (
             (rs := _results(kafka_settings))
