@@ -55,16 +55,27 @@ class SalesforceWriter:
         )
         self._on_batch = on_batch
         self._consumer: Consumer | None = None
+        self._assigned: frozenset[int] = frozenset()
         self.publisher = KafkaPublisher(kafka, self.serde, self.topics)
         self.batches = BatchWriter(
             client, self.publisher, self.pace, settings_provider or (lambda: None),
             settings.max_record_attempts, self.stats,
         )
 
-    def assignment(self) -> set[int]:
-        """The partitions of `salesforce.commands` this writer holds now."""
-        consumer = self._consumer
-        return {tp.partition for tp in consumer.assignment()} if consumer else set()
+    def assignment(self) -> frozenset[int]:
+        """The partitions of `salesforce.commands` this writer holds now.
+
+        Kept from the rebalance callbacks: `Consumer.assignment()` would wait for a
+        `consume()` running on another thread.
+        """
+        return self._assigned
+
+    def _on_assign(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        # cooperative-sticky: each callback names only the partitions that change.
+        self._assigned = self._assigned | {tp.partition for tp in partitions}
+
+    def _on_revoke(self, _: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned = self._assigned - {tp.partition for tp in partitions}
 
     def start(self) -> None:
         clients.ensure_topics(self.kafka, self.topics.all())
@@ -75,7 +86,12 @@ class SalesforceWriter:
             self.kafka.group("writer"),
             **{"fetch.wait.max.ms": self.settings.fetch_max_wait_ms},
         )
-        self._consumer.subscribe([self.topics.commands.name])
+        self._consumer.subscribe(
+            [self.topics.commands.name],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
 
     def prepare(self, consumer: Consumer) -> None:
         """Connect and load the Task contract like `start`, but subscribe to nothing.
