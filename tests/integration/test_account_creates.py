@@ -175,6 +175,7 @@ def test_two_writers_seeing_one_new_company_at_once_create_one_account(
     # Every colleague of one company sits on the same Account.
     assert len(by_company) == 3 and set(by_company.values()) == {4}, by_company
     assert None not in {c.get("AccountId") for c in contacts}
+    # Complete, not "quiet": a batch's dead letters are acknowledged with its results.
     assert _dead_letters(kafka_settings) == []
     print(
         f"\n[two writers] partitions {shares}: 12 colleagues of 3 new companies -> "
