@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from connectors.kafka.ends import TopicReader
-from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -43,7 +43,7 @@ class UserDirectory(threading.Thread):
     def _apply(self, msg: Any) -> None:
         try:
             event = self._serde.decode("UserEvent", msg.value())
-        except DecodeError:
+        except (DecodeError, RegistryUnavailable):
             return
         self._latest[event["user_id"]] = (event["action"], event["salesforce_user_id"])
 
