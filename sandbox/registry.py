@@ -228,9 +228,11 @@ def _handler(stand_in: RegistryStandIn) -> type[BaseHTTPRequestHandler]:
             parts = [unquote(p) for p in url.path.split("/") if p]
             status, answer = 200, None
             try:
+                # The body is read first even when failing: on a kept-alive
+                # connection an unread body would garble the next request.
+                body = self._body()
                 stand_in.fault()
                 stand_in.authorize(self.headers.get("Authorization"))
-                body = self._body()
                 answer = route(
                     stand_in.store, self.command, parts, parse_qs(url.query), body
                 )
