@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -122,26 +121,6 @@ def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
         faust.Worker(
             app, loglevel=worker.loglevel, quiet=True
         ).execute_from_commandline()
-    except SystemExit:
-        _exit_if_a_batch_failed()
-        raise
     finally:
         if server is not None:
             server.stop()
-
-
-def _exit_if_a_batch_failed() -> None:
-    """After a stop that an agent's failed batch asked for: one line, exit code 3."""
-    from streams import batches
-
-    failed = batches.failed()
-    if failed:
-        first = failed[0]
-        print(
-            f"engage-sync: worker stopped: agent {first.name} could not process a "
-            f"batch ({first.failure}); nothing of it was committed, a restart "
-            "redoes it",
-            file=sys.stderr,
-            flush=True,
-        )
-        raise SystemExit(batches.FATAL_EXIT_CODE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -122,10 +122,12 @@ class BatchLoop:
                 return
 
     async def _stop_worker(self, exc: Exception, size: int) -> None:
-        """Stop the worker without acking the batch: a restart redoes it.
+        """End the worker at once, exit code 3, without acking the batch.
 
-        Waits here until the stop cancels this agent: returning would let faust
-        restart the agent, which would then ack later events past this batch.
+        Not faust's graceful stop: it waits for every fetched event to be acked
+        (`stream_wait_empty`), which this batch never will be; and returning would
+        let faust restart the agent, which would ack later events past this batch.
+        Nothing unacked is committed, so the next worker redoes the batch.
         """
         self.state = "failed"
         self.failure = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -137,14 +139,21 @@ class BatchLoop:
             self.failure,
             exc_info=exc,
         )
-        # The same graceful stop as SIGTERM: faust commits only what was acked.
-        os.kill(os.getpid(), signal.SIGTERM)
-        await asyncio.Event().wait()
+        print(
+            f"engage-sync: worker stopped: agent {self.name} could not process a "
+            f"batch ({self.failure}); nothing of it was committed, a restart redoes it",
+            file=sys.stderr,
+            flush=True,
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(FATAL_EXIT_CODE)
 
 
 LOOPS: dict[str, BatchLoop] = {}
 
 
-def failed() -> list[BatchLoop]:
-    """The loops that stopped the worker (its exit code is then FATAL_EXIT_CODE)."""
-    return [loop for loop in LOOPS.values() if loop.state == "failed"]
+def states() -> dict[str, State]:
+    """Each agent loop's state by agent name, for health: `retrying` while a batch
+    waits out an outage (`failed` is never seen from outside: the worker exits)."""
+    return {name: loop.state for name, loop in LOOPS.items()}

@@ -162,25 +162,18 @@ def test_batches_in_flight_when_the_broker_dies_are_redone_after_it_returns(
     own_kafka: ApacheKafka, processes: Processes
 ) -> None:
     settings = _namespace(own_kafka.bootstrap)
-    worker = processes.start("worker", kafka_env(settings) | OUTAGE_ENV)
     serde, publisher = Serde(), Publisher(settings)
-    warmup = _calls("warm-up", 1)
-    for schema, ev in warmup:
+    # The whole burst is in Kafka before the worker starts: it is still working
+    # through it (in small batches, much of it fetched) when the broker disappears.
+    burst = _calls("burst", BURST)
+    for schema, ev in burst:
         publisher.send_event(schema, ev)
     publisher.flush()
-    _assert_each_event_became_its_command(settings, serde, warmup, 120)
-
-    # A burst in small batches: the worker is still working through it when the
-    # broker disappears, with much of it fetched and not yet done.
-    burst = _calls("burst", BURST)
     with _RecordCount(settings, Topics(settings).commands.name) as commands:
-        before = commands.now()
-        for schema, ev in burst:
-            publisher.send_event(schema, ev)
-        publisher.flush()
+        worker = processes.start("worker", kafka_env(settings) | OUTAGE_ENV)
         wait_until(
-            lambda: commands.now() >= before + BURST // 20,
-            60,
+            lambda: commands.now() >= BURST // 20,
+            120,
             interval=0.02,
             what="the worker to be working through the burst",
         )
@@ -193,7 +186,7 @@ def test_batches_in_flight_when_the_broker_dies_are_redone_after_it_returns(
     )
     own_kafka.start()
 
-    _assert_each_event_became_its_command(settings, serde, warmup + burst, 180)
+    _assert_each_event_became_its_command(settings, serde, burst, 180)
     assert worker.popen.poll() is None, worker.output()[-2000:]
     assert _redone(worker) >= 1
     assert _dead_letters(settings) == []
@@ -244,3 +237,45 @@ def test_batches_during_a_schema_registry_outage_are_redone_after_it_recovers(
     assert worker.popen.poll() is None, worker.output()[-2000:]
     assert _redone(worker) >= 1
     assert _dead_letters(kafka_settings) == []
+
+
+@pytest.mark.timeout(240)
+def test_a_batch_failing_for_good_stops_the_worker_unacknowledged_and_a_restart_redoes_it(  # noqa: E501
+    kafka_settings: KafkaSettings, registry: RegistryStandIn, processes: Processes
+) -> None:
+    env = kafka_env(kafka_settings) | {"SCHEMA_REGISTRY_URL": registry.url}
+    worker = processes.start("worker", env)
+    serde = Serde(registry.url)
+    topics, producer = Topics(kafka_settings), AckingProducer(kafka_settings)
+    unlinked = call_event(contact=contact_ref(salesforce_id=None, email=None))
+    producer.produce(
+        topics.calls.name, serde.encode("CallLogged", unlinked), b"warm-up"
+    )
+    producer.flush()
+    wait_until(
+        lambda: read_to_end(kafka_settings, topics.parked.name),
+        120,
+        what="the warm-up call to be parked",
+    )
+
+    # 409: the registry refuses SalesforceCommand as incompatible. Retrying cannot
+    # help; the worker must stop rather than acknowledge the batch.
+    traffic = _calls("refused", 30)
+    values = [(ev, serde.encode(schema, ev)) for schema, ev in traffic]
+    registry.fail(409)
+    for ev, value in values:
+        producer.produce(
+            topics.calls.name, value, ev["contact"]["engage_contact_id"].encode()
+        )
+    producer.flush()
+    code = wait_until(
+        lambda: worker.popen.poll(), 90, what="the worker to stop on the refusal"
+    )
+    assert code == 3, worker.output()[-2000:]
+    assert "could not process a batch" in worker.output()
+    assert "activities_to_task_commands" in worker.output()
+
+    registry.recover()
+    restarted = processes.start("worker", env)
+    _assert_each_event_became_its_command(kafka_settings, serde, traffic, 120)
+    assert restarted.popen.poll() is None, restarted.output()[-2000:]
