@@ -20,6 +20,7 @@ from tests.reliability.scenario import (
     finish,
     reasons,
     settle,
+    task_count,
     wait_for_tasks,
 )
 from tests.reliability.traffic import Event, PacedPublisher
@@ -72,14 +73,22 @@ def test_rolling_sigterm_restarts_of_worker_and_writer_write_each_call_once(
     moments = range(WORKER_EVERY, SECONDS, WORKER_EVERY)
     plan = [(int(RATE * s), "worker") for s in moments]
     plan += [(int(n * f), "writer") for f in WRITER_AT]
+    written = 0
     for mark, role in sorted(plan):
+        # ...and only once Tasks were written since the last restart (or all calls
+        # sent so far are): each process is stopped working, not while starting.
         wait_until(
-            lambda m=mark: pipeline.watch() and publisher.sent >= m,
+            lambda m=mark, w=written: (
+                pipeline.watch()
+                and publisher.sent >= m
+                and task_count(admin) > min(w, publisher.sent - 1)
+            ),
             SECONDS * 3,
             interval=0.1,
-            what=f"{mark} calls published",
+            what=f"{mark} calls published and Tasks written past {written}",
         )
         pipeline.sigterm_and_restart(role, within=STOP_DEADLINE)
+        written = task_count(admin)
     wait_until(publisher.finished, 120, what="the publisher to finish")
     if wait_for_tasks(admin, pipeline, n, 180):
         settle(admin, pipeline)
