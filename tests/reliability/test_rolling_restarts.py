@@ -103,9 +103,9 @@ def test_rolling_sigterm_restarts_of_worker_and_writer_write_each_call_once(
     assert not dlq, f"dead letters in a run without bad input: {reasons(dlq)}"
     assert dict(pipeline.restarts) == {"worker": 11, "writer": 2}, pipeline.restarts
     assert not pipeline.crashes, pipeline.crash_report()
-    # The last two stopped cleanly; a restarted one may also have met SIGTERM while
-    # still starting, before it installed its handler (-15: it had done nothing).
-    assert set(exit_codes.values()) == {0}, exit_codes
-    assert set(pipeline.exit_codes.values()) <= {0, -signal.SIGTERM}, (
-        pipeline.exit_codes
-    )
+    # Stopped on SIGTERM within the deadline (Pipeline.stop SIGKILLs after 30 s: -9),
+    # cleanly (0), or, for a process still starting, before it had installed its
+    # handler (-15: it had done nothing yet).
+    stopped = {0, -signal.SIGTERM}
+    assert set(exit_codes.values()) <= stopped, exit_codes
+    assert set(pipeline.exit_codes.values()) <= stopped, pipeline.exit_codes
