@@ -35,7 +35,7 @@ from tests.waiting import wait_until
 PEOPLE = [f"{'003' if i % 2 else '00Q'}{i:012d}AAA" for i in range(20)]
 # Outputs fail 3 s after the broker went away: shorter than the outage.
 OUTAGE_ENV = {"KAFKA_MESSAGE_TIMEOUT_MS": "3000", "WORKER_BATCH_SIZE": "50"}
-BURST = 20_000
+BURST = 8_000
 REDONE = "none of it is acknowledged, redoing it"
 
 
