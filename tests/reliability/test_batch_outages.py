@@ -35,7 +35,8 @@ from tests.waiting import wait_until
 PEOPLE = [f"{'003' if i % 2 else '00Q'}{i:012d}AAA" for i in range(20)]
 # Outputs fail 3 s after the broker went away: shorter than the outage.
 OUTAGE_ENV = {"KAFKA_MESSAGE_TIMEOUT_MS": "3000", "WORKER_BATCH_SIZE": "50"}
-BURST = 8_000
+# Enough that batches are surely in flight at the kill (8,000 were not, on main).
+BURST = 20_000
 REDONE = "none of it is acknowledged, redoing it"
 
 
