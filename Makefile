@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-apache test-tansu test-unit test-integration test-e2e test-full test-pythons bench lint typecheck compose-up compose-down clean
+.PHONY: help install chromium run test test-apache test-tansu test-unit test-integration test-e2e test-full test-pythons bench lint typecheck compose-up compose-down clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## create .venv and install the project with its test tools
+
+chromium: ## install Debian's chromium for the browser tests where missing (root)
+	scripts/install-chromium
 
 run: $(STAMP) ## run the whole pipeline locally (embedded broker, sandbox org, demo traffic)
 	$(BIN)/engage-sync up

@@ -22,6 +22,7 @@ from engage_sync.errors import (
 from engage_sync.settings import (
     BudgetSettings,
     ConfigError,
+    ConsoleSettings,
     KafkaSettings,
     MetricsSettings,
     SalesforceSettings,
@@ -40,8 +41,9 @@ app = typer.Typer(
 
 
 # Verbs that do not need Kafka checked first: `up` starts its own broker (and checks
-# a given KAFKA_BOOTSTRAP_SERVERS itself), `sandbox` is the local org.
-NO_KAFKA = frozenset({"up", "sandbox"})
+# a given KAFKA_BOOTSTRAP_SERVERS itself), `sandbox` is the local org, `hash-password`
+# only hashes.
+NO_KAFKA = frozenset({"up", "sandbox", "hash-password"})
 # Verbs that never need the registry (the CRM settings document uses schema
 # fingerprints; dead letters are shown undecoded if need be): a registry outage must
 # not stop an operator from looking at lag, dead letters or settings.
@@ -54,6 +56,9 @@ NO_REGISTRY = frozenset(
         "dlq resubmit",
         "settings apply",
         "settings show",
+        "status",
+        # Its Connection page names an unreachable registry instead of not starting.
+        "console",
     }
 )
 
@@ -126,6 +131,8 @@ def worker() -> None:
 @app.command()
 def writer() -> None:
     """Run the Salesforce writer (commands -> Salesforce, results -> Kafka)."""
+    from connectors.kafka.clients import ensure_topics
+    from connectors.kafka.topics import Topics
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.writer import SalesforceWriter, Stopping
@@ -151,8 +158,11 @@ def writer() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sink.stop_event.set())
     try:
-        sink.start()
+        # Settings first: the start-up access check needs to know what is written
+        # (and on a first start, the settings topic must exist to be read).
+        ensure_topics(kafka, Topics(kafka).all())
         follower.start_and_load()
+        sink.start()
         sink.run()
     except Stopping:
         pass  # SIGTERM while waiting for Salesforce at start: nothing to redo
@@ -191,6 +201,42 @@ def sandbox() -> None:
             f"the sandbox cannot listen on {s.host}:{s.port} ({exc.strerror}): "
             "set SANDBOX_PORT to a free port (0 = any) or SANDBOX_HOST"
         )
+
+
+@app.command()
+def console() -> None:
+    """Serve the admin console (settings: CONSOLE_* env; 127.0.0.1:8088 by default)."""
+    import socket
+
+    from engage_sync.console.server import serve
+
+    settings = load(ConsoleSettings)
+    with socket.socket() as probe:
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            _fail(
+                f"the console cannot listen on {settings.host}:{settings.port} "
+                f"({exc.strerror}): set CONSOLE_PORT to a free port or CONSOLE_HOST"
+            )
+    serve(settings)
+
+
+@app.command("hash-password")
+def hash_password() -> None:
+    """Read a password (prompt, or a line of stdin); print its CONSOLE_PASSWORD_HASH."""
+    import getpass
+
+    from engage_sync.console.security import hash_password as make_hash
+
+    secret = (
+        getpass.getpass("password: ")
+        if sys.stdin.isatty()
+        else sys.stdin.readline().rstrip("\n")
+    )
+    if not secret:
+        _fail("an empty password cannot be hashed")
+    typer.echo(make_hash(secret))
 
 
 @app.command()
@@ -246,6 +292,9 @@ def _register_subcommands() -> None:
     from engage_sync.commands import lag
 
     app.command("lag")(lag.lag)
+    from engage_sync.commands.status import status
+
+    app.command("status")(status)
 
 
 _register_subcommands()

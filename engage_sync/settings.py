@@ -261,6 +261,10 @@ class WorkerSettings(_Base):
     fetch_max_wait_ms: int = Field(
         100, ge=10, le=5000, alias="WORKER_FETCH_MAX_WAIT_MS"
     )
+    # /healthz answers 503 past this without a fetch answer (or, loaded, a poll).
+    health_poll_seconds: float = Field(
+        60.0, ge=5, le=3600, alias="WORKER_HEALTH_POLL_SECONDS"
+    )
 
 
 class SandboxSettings(_Base):
@@ -340,3 +344,92 @@ def load(cls: type[S], **overrides: Any) -> S:
 def _alias_for(cls: type[BaseSettings], name: str) -> str:
     field = cls.model_fields.get(name)
     return field.alias if field is not None and field.alias else name
+
+
+# scrypt$N$r$p$salt$hash (base64): what `engage-sync hash-password` writes.
+_PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
+
+
+class ConsoleSettings(_Base):
+    """The admin console: where it listens, its admin login, API token and lock-out.
+
+    The password hash and the API token come from a setting or from a file (a
+    mounted secret); either way they are secrets, never logged or rendered.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, secrets_dir=_secrets_dir()
+    )
+
+    host: str = Field("127.0.0.1", alias="CONSOLE_HOST")
+    port: int = Field(8088, ge=0, le=65535, alias="CONSOLE_PORT")
+    admin_user: str = Field("admin", min_length=1, alias="CONSOLE_ADMIN_USER")
+    password_hash: SecretStr | None = Field(None, alias="CONSOLE_PASSWORD_HASH")
+    password_hash_file: Path | None = Field(None, alias="CONSOLE_PASSWORD_HASH_FILE")
+    api_token: SecretStr | None = Field(None, alias="CONSOLE_API_TOKEN")
+    api_token_file: Path | None = Field(None, alias="CONSOLE_API_TOKEN_FILE")
+    lockout_attempts: int = Field(5, ge=1, le=1000, alias="CONSOLE_LOCKOUT_ATTEMPTS")
+    lockout_window_seconds: float = Field(
+        900.0, gt=0, alias="CONSOLE_LOCKOUT_WINDOW_SECONDS"
+    )
+    lockout_seconds: float = Field(900.0, gt=0, alias="CONSOLE_LOCKOUT_SECONDS")
+    session_idle_seconds: float = Field(
+        8 * 3600.0, gt=0, alias="CONSOLE_SESSION_IDLE_SECONDS"
+    )
+    cookie_samesite: Literal["strict", "lax"] = Field(
+        "strict", alias="CONSOLE_COOKIE_SAMESITE"
+    )
+    tls_cert_file: Path | None = Field(None, alias="CONSOLE_TLS_CERT_FILE")
+    tls_key_file: Path | None = Field(None, alias="CONSOLE_TLS_KEY_FILE")
+    status_cache_seconds: float = Field(
+        15.0, ge=0, le=3600, alias="CONSOLE_STATUS_CACHE_SECONDS"
+    )
+
+    @field_validator(
+        "password_hash_file", "api_token_file", "tls_cert_file", "tls_key_file"
+    )
+    @classmethod
+    def _console_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {value} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _login_is_whole(self) -> ConsoleSettings:
+        if (self.password_hash is None) == (self.password_hash_file is None):
+            raise ValueError(
+                "set one of CONSOLE_PASSWORD_HASH or CONSOLE_PASSWORD_HASH_FILE "
+                "(make a hash with `engage-sync hash-password`)"
+            )
+        if not _PASSWORD_HASH.fullmatch(self.admin_password_hash()):
+            raise ValueError(
+                "the console password hash is not scrypt$N$r$p$salt$hash: make one "
+                "with `engage-sync hash-password`"
+            )
+        if self.api_token is not None and self.api_token_file is not None:
+            raise ValueError(
+                "set CONSOLE_API_TOKEN or CONSOLE_API_TOKEN_FILE, not both"
+            )
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError(
+                "CONSOLE_TLS_CERT_FILE and CONSOLE_TLS_KEY_FILE go together"
+            )
+        return self
+
+    def admin_password_hash(self) -> str:
+        """The admin's password hash, from the setting or its file."""
+        if self.password_hash is not None:
+            return self.password_hash.get_secret_value().strip()
+        assert self.password_hash_file is not None
+        return self.password_hash_file.read_text(encoding="utf-8").strip()
+
+    def bearer_token(self) -> SecretStr | None:
+        """The API's bearer token, from the setting or its file; None = API closed."""
+        if self.api_token_file is not None:
+            text = self.api_token_file.read_text(encoding="utf-8").strip()
+            return SecretStr(text) if text else None
+        return self.api_token
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls_cert_file is not None

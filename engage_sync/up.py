@@ -192,6 +192,7 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
         _apply_demo_settings(admin, env, data_dir, logs)
         for role in ("worker", "writer", "poller"):
             children.start(role, env | {"METRICS_PORT": str(ports[role])})
+        console_url = _start_console(console, children, env)
         people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
         counter = TopicCounter(kafka)
         counter.start()
@@ -204,7 +205,16 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
                 f"{role} http://127.0.0.1:{p}/metrics" for role, p in ports.items()
             )
         )
-        _watch(console, counter, admin, children, demo, duration, ports["writer"])
+        _watch(
+            console,
+            counter,
+            admin,
+            children,
+            demo,
+            duration,
+            ports["writer"],
+            console_url,
+        )
         console.print(
             "stopping: demo traffic, then worker and writer, then the sandbox…"
         )
@@ -222,6 +232,32 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
         if broker is not None:
             broker.stop()
     console.print("stopped: every child process has exited")
+
+
+def _start_console(console: Console, children: Children, env: dict[str, str]) -> str:
+    """The admin console beside the other parts; its login shown once, on the
+    terminal only (never stdout, which may be a log)."""
+    from engage_sync.console.first_login import make_login, tell_terminal
+
+    port = free_port()
+    login = make_login(os.environ)
+    children.start("console", env | login.env | {"CONSOLE_PORT": str(port)})
+    url = f"http://127.0.0.1:{port}"
+    if login.password is None:
+        console.print(f"Admin console: {url} (your CONSOLE_PASSWORD_HASH's login)")
+        return url
+    told = tell_terminal(
+        f"Admin console: {url}  user admin  password {login.password}"
+        + (f"\nAPI bearer token: {login.api_token}" if login.api_token else "")
+        + "\n(shown once, here only)\n"
+    )
+    if not told:
+        console.print(
+            f"Admin console: {url}. Its generated login was not shown: `up` has no "
+            "terminal and keeps secrets out of logs; set CONSOLE_PASSWORD_HASH "
+            "(`engage-sync hash-password`) to choose one."
+        )
+    return url
 
 
 def _budget_state(port: int) -> str:
@@ -242,6 +278,7 @@ def _watch(
     demo: DemoTraffic,
     duration: float | None,
     writer_port: int | None = None,
+    console_url: str | None = None,
 ) -> None:
     """Until `duration` or Ctrl-C: a live table on a terminal, else a plain line
     every PLAIN_STATUS_SECONDS."""
@@ -260,6 +297,8 @@ def _watch(
                         f"see {dead.log}"
                     )
                 snapshot = _status(counter, admin, demo, writer_port)
+                if console_url is not None:
+                    snapshot["admin console"] = console_url
                 elapsed = time.monotonic() - started
                 if not plain:
                     live.update(

@@ -98,6 +98,33 @@ class SandboxAdmin:
     def set_config(self, **config: bool) -> dict[str, Any]:
         return dict(self._call("POST", "config", config))
 
+    def access(self) -> dict[str, Any]:
+        return dict(self._call("GET", "access"))
+
+    def set_access(
+        self,
+        *,
+        edition: str = "Enterprise Edition",
+        api_enabled: bool = True,
+        objects: dict[str, dict[str, bool]] | None = None,
+        fields: dict[str, dict[str, bool]] | None = None,
+    ) -> dict[str, Any]:
+        """Replace the integration user's permissions (unnamed ones: allowed).
+
+        Args:
+            edition: Organization.OrganizationType, e.g. "Professional Edition".
+            api_enabled: False: every REST call answers API_DISABLED_FOR_ORG.
+            objects: per sObject, e.g. {"Task": {"create": False}}.
+            fields: per "Object.Field", e.g. {"Lead.Status": {"updateable": False}}.
+        """
+        body = {
+            "edition": edition,
+            "api_enabled": api_enabled,
+            "objects": objects or {},
+            "fields": fields or {},
+        }
+        return dict(self._call("POST", "access", body))
+
     def put_records(
         self,
         sobject: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.access import OrgAccess
 from sandbox.admin_records import AdminInputError, AdminRecords
 from sandbox.dml import Dml
 from sandbox.errors import ApiError
@@ -93,6 +94,11 @@ class AdminApi:
         if key == ("POST", "config"):
             state.set_config(state.schema.config.updated(req.json_object()))
             return Response(200, state.schema.config.to_json())
+        if key == ("GET", "access"):
+            return Response(200, state.access.to_json())
+        if key == ("POST", "access"):
+            state.set_access(OrgAccess.from_json(req.json_object()))
+            return Response(200, state.access.to_json())
         if key[1] == "records" and len(segs) == 2:
             return self._records(req, segs[1])
         if key == ("POST", "seed"):
@@ -123,9 +129,11 @@ class AdminApi:
         }
 
     def reset(self) -> None:
-        """Empty the org (records, rules, faults, usage, cursors); tokens survive."""
+        """Empty the org (records, rules, faults, usage, cursors) and give the
+        integration user every permission back; tokens survive."""
         state = self.state
         state.store.delete_all_records()
+        state.set_access(OrgAccess())
         state.store.set_counter("api_usage", 0)
         state.set_rules(RuleSet())
         state.faults.set_plan(FaultPlan())

@@ -56,10 +56,17 @@ class Dml:
 
     # -- helpers ------------------------------------------------------------
     def object(self, name: str) -> SObject:
-        obj = self.state.schema.get(name)
+        """The object as the API user sees it (their field-level security)."""
+        obj = self.state.api_schema.get(name)
         if obj is None:
             raise not_found()
         return obj
+
+    def _allowed(self, obj: SObject, operation: str) -> SObject:
+        """The whole object, once the user may `operation` on it: defaults, required
+        fields and rules apply to fields the user cannot see too."""
+        self.state.access.require(obj.name, operation)
+        return self.state.schema.objects[obj.name]
 
     def existing(self, obj: SObject, rid: str) -> Record:
         try:
@@ -221,14 +228,15 @@ class Dml:
 
     # -- operations -----------------------------------------------------------
     def create(self, sobject: str, body: Record, opts: WriteOptions) -> str:
-        obj = self.object(sobject)
+        seen = self.object(sobject)
+        obj = self._allowed(seen, "create")
         with self.state.store.transaction():
             self._fault(
                 obj,
                 body.get("WhoId") if isinstance(body.get("WhoId"), str) else None,
                 opts,
             )
-            changes = coerce_changes(obj, body, creating=True)
+            changes = coerce_changes(seen, body, creating=True)
             stamp = format_datetime(now())
             record = self.new_record(obj, stamp)
             record.update(changes)
@@ -237,7 +245,8 @@ class Dml:
             return str(record["Id"])
 
     def update(self, sobject: str, rid: str, body: Record, opts: WriteOptions) -> str:
-        obj = self.object(sobject)
+        seen = self.object(sobject)
+        obj = self._allowed(seen, "edit")
         with self.state.store.transaction():
             current = self.existing(obj, rid)
             self._fault(obj, current["Id"], opts)
@@ -248,7 +257,7 @@ class Dml:
                     [],
                 )
             body = {k: v for k, v in body.items() if k.lower() != "id"}
-            changes = coerce_changes(obj, body, creating=False)
+            changes = coerce_changes(seen, body, creating=False)
             stamp = format_datetime(now())
             record = dict(current)
             record.update(changes)
@@ -283,7 +292,7 @@ class Dml:
             return self.create(obj.name, {**body, f.name: value}, opts), True
 
     def delete(self, sobject: str, rid: str, opts: WriteOptions) -> None:
-        obj = self.object(sobject)
+        obj = self._allowed(self.object(sobject), "delete")
         with self.state.store.transaction():
             record = self.existing(obj, rid)
             self._fault(obj, record["Id"], opts)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.ids import PREFIXES
+
+if TYPE_CHECKING:
+    from sandbox.access import ObjectAccess
 
 TEXT_TYPES = frozenset(
     {"string", "textarea", "email", "phone", "url", "picklist", "combobox"}
@@ -144,21 +147,38 @@ def describe_field(f: Field) -> dict[str, Any]:
     }
 
 
-def describe_object(obj: SObject, version: str) -> dict[str, Any]:
+def _object_flags(access: ObjectAccess | None) -> dict[str, bool]:
+    """describe's object flags: the user's permissions (`sandbox.access`)."""
+    if access is None:
+        return {
+            "createable": True,
+            "updateable": True,
+            "deletable": True,
+            "queryable": True,
+        }
+    return {
+        "createable": access.create,
+        "updateable": access.edit,
+        "deletable": access.delete,
+        "queryable": access.read,
+    }
+
+
+def describe_object(
+    obj: SObject, version: str, access: ObjectAccess | None = None
+) -> dict[str, Any]:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
+    flags = _object_flags(access)
     return {
         "name": obj.name,
         "label": obj.label,
         "labelPlural": obj.label + "s",
         "keyPrefix": obj.key_prefix,
         "custom": False,
-        "createable": True,
-        "updateable": True,
-        "deletable": True,
-        "queryable": True,
-        "retrieveable": True,
-        "searchable": True,
-        "undeletable": True,
+        **flags,
+        "retrieveable": flags["queryable"],
+        "searchable": flags["queryable"],
+        "undeletable": flags["deletable"],
         "fields": [describe_field(f) for f in obj.fields],
         "childRelationships": [],
         "recordTypeInfos": [],
@@ -170,7 +190,9 @@ def describe_object(obj: SObject, version: str) -> dict[str, Any]:
     }
 
 
-def describe_global_entry(obj: SObject, version: str) -> dict[str, Any]:
+def describe_global_entry(
+    obj: SObject, version: str, access: ObjectAccess | None = None
+) -> dict[str, Any]:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     return {
         "name": obj.name,
@@ -178,10 +200,7 @@ def describe_global_entry(obj: SObject, version: str) -> dict[str, Any]:
         "labelPlural": obj.label + "s",
         "keyPrefix": obj.key_prefix,
         "custom": False,
-        "createable": True,
-        "updateable": True,
-        "deletable": True,
-        "queryable": True,
+        **_object_flags(access),
         "urls": {
             "sobject": base,
             "describe": base + "/describe",

@@ -64,9 +64,11 @@ class OrgConfig:
 class Schema:
     """All objects of the org, with case-insensitive lookup."""
 
-    def __init__(self, config: OrgConfig | None = None) -> None:
+    def __init__(
+        self, config: OrgConfig | None = None, objects: list[SObject] | None = None
+    ) -> None:
         self.config = config or OrgConfig()
-        objs = [
+        objs = objects or [
             account(),
             contact(),
             lead(),

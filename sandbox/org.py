@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import ids, tls
+from sandbox.access import OrgAccess
 from sandbox.admin_api import AdminApi, ensure_integration_user
 from sandbox.faults import FaultInjector, FaultPlan
 from sandbox.metadata import OrgConfig, Schema
@@ -113,6 +114,7 @@ class SandboxOrg:
             store=store,
             schema=Schema(config),
             rules=RuleSet.from_json(store.get_setting("rules")),
+            access=OrgAccess.from_json(store.get_setting("access")),
             faults=FaultInjector(FaultPlan.from_json(self._fault_plan)),
             creds=creds,
             daily_limit=self.daily_api_limit,

@@ -122,7 +122,7 @@ class CollectionsApi:
         sobject = (record.get("attributes") or {}).get("type")
         if not sobject:
             raise record_error("INVALID_TYPE", "Must send a concrete entity type.", [])
-        if self.state.schema.get(sobject) is None:
+        if self.state.api_schema.get(sobject) is None:
             raise record_error(
                 "INVALID_TYPE", f"sObject type '{sobject}' is not supported.", []
             )

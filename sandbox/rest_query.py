@@ -6,6 +6,7 @@ import itertools
 from typing import Any
 
 from sandbox import ids
+from sandbox.access import organization_row
 from sandbox.errors import ApiError
 from sandbox.protocol import Request, Response
 from sandbox.soql_eval import execute
@@ -51,15 +52,16 @@ class QueryApi:
         text = req.param("q")
         if text is None:
             raise ApiError(400, "MALFORMED_QUERY", "unexpected token: <EOF>")
-        store = self.state.store
+        state, store = self.state, self.state.store
+
+        def rows_of(name: str) -> list[dict[str, Any]]:
+            if name == "Organization":
+                return [organization_row(state.creds.org_id, state.access)]
+            return store.all(name, include_deleted)
+
         with store.locked():
-            result = execute(
-                self.state.schema,
-                text,
-                lambda name: store.all(name, include_deleted),
-                self._lookup,
-                version,
-            )
+            # The user's schema: hidden fields and unreadable objects do not exist.
+            result = execute(state.api_schema, text, rows_of, self._lookup, version)
         page_size = self._page_size(req)
         rows = result.records
         if len(rows) <= page_size:

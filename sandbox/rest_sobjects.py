@@ -71,7 +71,7 @@ class SObjectsApi:
         self.state = dml.state
 
     def handle(self, req: Request, version: str, rest: list[str]) -> Response:
-        schema = self.state.schema
+        schema, access = self.state.api_schema, self.state.access
         if not rest:
             if req.method != "GET":
                 raise _method_not_allowed(req.method, "GET")
@@ -81,7 +81,7 @@ class SObjectsApi:
                     "encoding": "UTF-8",
                     "maxBatchSize": 200,
                     "sobjects": [
-                        describe_global_entry(o, version)
+                        describe_global_entry(o, version, access.on_object(o.name))
                         for o in schema.objects.values()
                     ],
                 },
@@ -95,7 +95,9 @@ class SObjectsApi:
             if req.method != "GET":
                 raise _method_not_allowed(req.method, "GET")
             if rest[1] == "describe":
-                return Response(200, describe_object(obj, version))
+                return Response(
+                    200, describe_object(obj, version, access.on_object(obj.name))
+                )
             return self._replication(req, obj, rest[1])
         if len(rest) == 2:
             return self._by_id(req, version, obj, rest[1])
@@ -108,7 +110,9 @@ class SObjectsApi:
             return Response(
                 200,
                 {
-                    "objectDescribe": describe_global_entry(obj, version),
+                    "objectDescribe": describe_global_entry(
+                        obj, version, self.state.access.on_object(obj.name)
+                    ),
                     "recentItems": [],
                 },
             )

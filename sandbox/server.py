@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sandbox import errors
+from sandbox.access import API_DISABLED
 from sandbox.admin_api import AdminApi
 from sandbox.auth import OAuthError, check_bearer, token_endpoint
 from sandbox.errors import ApiError
@@ -87,6 +88,8 @@ class SandboxApp:
         state = self.state
         try:
             check_bearer(state, req.header("Authorization"))
+            if not state.access.api_enabled:
+                raise API_DISABLED  # the login works; no REST call does
             allowed, _ = state.store.try_consume_api_call(state.daily_limit)
             if not allowed:
                 raise errors.limit_exceeded()

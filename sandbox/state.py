@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.access import OrgAccess, api_schema
 from sandbox.faults import FaultInjector
 from sandbox.metadata import OrgConfig, Schema
 from sandbox.rules import RuleSet
@@ -39,10 +40,22 @@ class OrgState:
     url: str = ""
     cursors: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
     cursor_lock: threading.Lock = field(default_factory=threading.Lock)
+    access: OrgAccess = field(default_factory=OrgAccess)
+    # The schema as the API user sees it (their permissions applied); see access.py.
+    api_schema: Schema = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.api_schema = api_schema(self.schema, self.access)
 
     def set_config(self, config: OrgConfig) -> None:
         self.schema = Schema(config)
+        self.api_schema = api_schema(self.schema, self.access)
         self.store.set_setting("config", config.to_json())
+
+    def set_access(self, access: OrgAccess) -> None:
+        self.access = access
+        self.api_schema = api_schema(self.schema, access)
+        self.store.set_setting("access", access.to_json())
 
     def set_rules(self, rules: RuleSet) -> None:
         self.rules = rules

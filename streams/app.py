@@ -48,6 +48,8 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     from streams.activity.processor import Context
     from streams.contacts import agents as contact_agents
     from streams.contacts.actions import ContactActions
+    from streams.faust_state import ConsumerWatch, not_running, recording_supervisor
+    from streams.health import WorkerHealth
     from streams.settings.topic import SettingsFollower
     from streams.users.agents import register as register_user_checks
     from streams.users.directory import UserDirectory
@@ -56,6 +58,8 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     _shorten_fetch_wait(worker.fetch_max_wait_ms)
     datadir = Path(tempfile.gettempdir()) / "engage-sync-faust" / kafka.group("worker")
     datadir.mkdir(parents=True, exist_ok=True)
+    # Before the app: faust builds the agents' supervisor from its settings.
+    health = WorkerHealth(worker.health_poll_seconds, ready=asyncio.Event())
     app = faust.App(
         kafka.group("worker"),
         **kafka_config.faust_broker(kafka),
@@ -72,13 +76,17 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         # Our own guarantee: acks after Kafka confirmed every output (see agents).
         processing_guarantee="at_least_once",
         stream_buffer_maxsize=max(4096, worker.batch_size * 2),
+        agent_supervisor=recording_supervisor(health),
     )
+    health.consumer = ConsumerWatch(app)
     topics = Topics(kafka)
     producer = clients.AckingProducer(kafka)
     follower = SettingsFollower(kafka)
     contacts = contact_agents.build(kafka, follower)
     users = UserDirectory(kafka, lambda: follower.settings)
     context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
+    health.ready = context.ready
+    health.agents = lambda: not_running(app, (follower, users), context.ready)
     serde = Serde.for_kafka(kafka)
     activity = register_activity(app, topics, serde, producer, worker, context)
     register_user_checks(app, topics, serde, producer, worker)
@@ -86,18 +94,33 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         contacts, release=activity.release, link_lock=context.link_lock
     )
     contact_agents.register(app, worker, contacts, actions, context.ready)
+    # A user connecting releases their held activities (before start-up is done,
+    # the release at its end covers them).
+    users.on_connected = lambda user: (
+        activity.release_held(user) if context.ready.is_set() else 0
+    )
 
     @app.task
     async def follow_settings_and_users() -> None:
         # Loaded before agents' first batch: settings, users, parked activities.
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, follower.start_and_load)
-        await loop.run_in_executor(None, users.load)
-        await loop.run_in_executor(None, context.parked.load)
-        await loop.run_in_executor(None, contacts.load)
-        context.ready.set()
+        try:
+            await loop.run_in_executor(None, follower.start_and_load)
+            await loop.run_in_executor(None, users.load)
+            await loop.run_in_executor(None, context.parked.load)
+            await loop.run_in_executor(None, contacts.load)
+            context.ready.set()
+            # Held activities of users who connected while no worker ran; after
+            # `ready`, so a user connecting meanwhile is released by either path.
+            await loop.run_in_executor(None, activity.release_held)
+        except Exception as exc:
+            # Loading: the agents wait for `ready` forever. Either way, say so on
+            # /healthz (503) and in the log, and let the probes restart the process.
+            log.exception("start-up loading failed")
+            health.load_failed(exc)
 
     app.engage_context = context  # type: ignore[attr-defined]
+    app.engage_health = health  # type: ignore[attr-defined]
     return app
 
 
@@ -110,12 +133,8 @@ def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     clients.ensure_topics(kafka, Topics(kafka).all())
     app = create_app(kafka, worker)
     metrics.set_process("worker")
-    context = app.engage_context  # type: ignore[attr-defined]
-
-    def health() -> tuple[bool, dict[str, Any]]:
-        # Loading Engage's copy can take minutes: alive, but not yet processing.
-        return True, {"ready": context.ready.is_set()}
-
+    # Loading Engage's copy can take minutes: alive (200), but not yet ready.
+    health = app.engage_health  # type: ignore[attr-defined]
     server = metrics.serve("worker", health, kafka, kafka.group("worker"))
     try:
         faust.Worker(

@@ -55,3 +55,15 @@ class MemoryParkedIndex:
 
     def for_contact(self, ecid: str) -> list[dict[str, Any]]:
         return [i for i in self.items.values() if i["engage_contact_id"] == ecid]
+
+    def held(self, reason: str, user_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            i
+            for i in self.items.values()
+            if i["reason"] == reason
+            and (user_id is None or i["activity"].get("user_id") == user_id)
+        ]
+
+    def reason(self, ecid: str, event_id: str) -> str | None:
+        item = self.items.get(event_id)
+        return None if item is None else str(item["reason"])

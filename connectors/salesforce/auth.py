@@ -84,14 +84,26 @@ class Authenticator:
     def _assertion(self) -> str:
         s = self._settings
         assert s.private_key_file is not None
-        key = s.private_key_file.read_text(encoding="utf-8")
         claims = {
             "iss": s.client_id,
             "sub": s.username,
             "aud": s.login_url,
             "exp": int(time.time()) + 180,
         }
-        return jwt.encode(claims, key, algorithm="RS256")
+        try:
+            key = s.private_key_file.read_text(encoding="utf-8")
+            return jwt.encode(claims, key, algorithm="RS256")
+        except (OSError, ValueError, jwt.InvalidKeyError) as exc:
+            # No login can be signed with it: a setting to fix, not a bug to trace.
+            raise FatalError(
+                Problem(
+                    ErrorKind.FATAL,
+                    "BAD_PRIVATE_KEY",
+                    f"cannot sign the jwt login with {s.private_key_file} "
+                    f"({type(exc).__name__}: {str(exc)[:120]}): check "
+                    "SALESFORCE_PRIVATE_KEY_FILE (a PEM RSA private key)",
+                )
+            ) from None
 
     def _post(self, form: dict[str, str]) -> Token:
         url = f"{self._settings.login_url}/services/oauth2/token"

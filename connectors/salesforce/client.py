@@ -62,6 +62,11 @@ class SalesforceClient:
         return self
 
     @property
+    def user(self) -> str | None:
+        """The integration user's name (None for a bare access token)."""
+        return self._settings.username
+
+    @property
     def sf(self) -> Salesforce:
         if self._sf is None:
             self.connect()

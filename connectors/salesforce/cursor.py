@@ -67,6 +67,10 @@ class CursorStore:
             )
         return self
 
+    def all(self) -> list[Cursor]:
+        """Every cursor loaded or saved so far."""
+        return list(self._cursors.values())
+
     def get(self, kind: str, obj: str) -> Cursor | None:
         return self._cursors.get(f"{kind}:{obj}")
 

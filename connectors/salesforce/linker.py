@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.salesforce import soql
+from connectors.salesforce import policy, soql
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.errors import SkippableRecordError
 from connectors.salesforce.records import flatten
+from connectors.salesforce.verify import RecordVerifier
 from streams.contacts.mapping import salesforce_fields
 from streams.contacts.normalize import name_phone_key, normalize_email
 from streams.settings.models import CrmSettings
@@ -58,6 +59,34 @@ class Linker:
         self, client: SalesforceClient, settings: Callable[[], CrmSettings | None]
     ) -> None:
         self.client, self._settings = client, settings
+        self._createable: dict[str, frozenset[str]] = {}
+        self._booleans: dict[str, frozenset[str]] = {}
+
+    def sent_fields(self) -> dict[str, frozenset[str]]:
+        """Per object, the fields the mapping in force sends: what a MATCH_OR_CREATE
+        may carry beyond its match keys (`policy.check`'s `create_fields`)."""
+        crm = self._settings() or CrmSettings(objects={})
+        return {obj: self._mapped(crm, obj, None) for obj in ("Lead", "Contact")}
+
+    def _mapped(
+        self, crm: CrmSettings, obj: str, createable: frozenset[str] | None
+    ) -> frozenset[str]:
+        rows = crm.mapping(obj)  # type: ignore[arg-type]
+        every = frozenset(salesforce_fields(rows))
+        return policy.mapped_create_fields(
+            rows, every if createable is None else createable
+        )
+
+    def _read_createable(self, obj: str) -> None:
+        """The org's createable fields of `obj`, read once (one describe call)."""
+        if obj not in self._createable:
+            described = self.client.describe(obj).get("fields", [])
+            self._createable[obj] = frozenset(
+                str(f["name"]) for f in described if f.get("createable")
+            )
+            self._booleans[obj] = frozenset(
+                str(f["name"]) for f in described if f.get("type") == "boolean"
+            )
 
     def link(self, commands: Sequence[dict[str, Any]]) -> list[Outcome]:
         crm = self._settings() or CrmSettings(objects={})
@@ -82,15 +111,15 @@ class Linker:
                 )
                 if key:
                     by_np.setdefault(key, []).append(cand)
-        known = self._read_many([c for c in commands if c.get("record_id")], crm)
+        verifier = RecordVerifier(self.client, lambda obj: self._fields(crm, obj))
+        known = verifier.verify(c["record_id"] for c in commands if c.get("record_id"))
         outcomes = []
         for command in commands:
             if command.get("record_id"):
-                values = dict(known.get(command["record_id"]) or {})
-                obj = values.pop("__type", None)
+                v = known[command["record_id"]]
                 outcomes.append(
-                    Outcome(True, "LINKED", values["Id"], obj, values)
-                    if values else Outcome(True, "NO_MATCH")  # deleted or not visible
+                    Outcome(v.linked, v.status, v.salesforce_id, v.sobject,
+                            v.values, message=v.message)
                 )
                 continue
             f = command["fields"]
@@ -167,13 +196,30 @@ class Linker:
 
     def _create(self, command: dict[str, Any], crm: CrmSettings) -> Outcome:
         sobject = command["sobject"]
-        body = {k: v for k, v in command["fields"].items() if v not in (None, "")}
-        # A Contact's company is its Account's name.
-        company = body.pop("Account.Name", None)
+        self._read_createable(sobject)
+        allowed = {sobject: self._mapped(crm, sobject, self._createable[sobject])}
+        # Only what the mapping sends and the org lets us create; match keys the
+        # mapping does not send (e.g. a Do Not Read/Write Phone) stay unwritten.
+        body = {
+            k: _typed(v, k in self._booleans[sobject])
+            for k, v in command["fields"].items()
+            if v not in (None, "") and k in allowed[sobject]
+        }
+        # A Contact's company is its Account's name (association, not a field).
+        company = command["fields"].get(policy.ACCOUNT_NAME)
         if sobject == "Contact" and crm.sync_settings.auto_associate_accounts:
             account = self._account_for(company, body.get("Email"), crm)
             if account:
                 body["AccountId"] = account
+        try:
+            policy.check(
+                command | {"operation": "CREATE", "fields": body,
+                           "engage_contact_id": None},
+                allowed,
+            )
+        except policy.PolicyRefusal as exc:
+            # e.g. no value and no default for a required field: reported, not forced.
+            return Outcome(False, "policy-refused", message=str(exc))
         try:
             answer = self.client.request(
                 "POST", f"sobjects/{sobject}/", json=body, headers=NO_DUPLICATES
@@ -198,18 +244,6 @@ class Linker:
         new_id = str(answer["id"])
         values = {"Id": new_id, **body}
         return Outcome(True, "CREATED", new_id, sobject, values)
-
-    def _read_many(
-        self, commands: list[dict[str, Any]], crm: CrmSettings
-    ) -> dict[str, dict[str, Any]]:
-        """Known records by id, one query per object for the whole batch."""
-        out: dict[str, dict[str, Any]] = {}
-        for obj in ("Lead", "Contact"):
-            ids = sorted({c["record_id"] for c in commands if c["sobject"] == obj})
-            fields = self._fields(crm, obj)
-            for cand in self._query(obj, fields, "Id", ids):
-                out[cand.id] = cand.values | {"__type": obj}
-        return out
 
     def _read(self, sobject: str, record_id: str, crm: CrmSettings) -> dict[str, Any]:
         obj = (
@@ -256,6 +290,13 @@ class Linker:
             )
             return str(answer["id"])
         return None
+
+
+def _typed(value: Any, boolean: bool) -> Any:
+    """Engage keeps every value as text; a checkbox takes a JSON true or false."""
+    if boolean and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
 
 
 def _website_host(website: str | None) -> str:

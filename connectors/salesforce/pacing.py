@@ -49,6 +49,8 @@ class Pacer:
     ) -> None:
         self.governor, self.stats, self.stop_event = governor, stats, stop_event
         self.max_backoff, self._consumer = max_backoff, consumer
+        # When a wait last turned: a writer waiting on purpose is alive, not stuck.
+        self.last_tick = time.monotonic()
 
     def backoff(self) -> Backoff:
         return Backoff(cap=self.max_backoff)
@@ -98,6 +100,7 @@ class Pacer:
         deadline = time.monotonic() + seconds
         try:
             while time.monotonic() < deadline:
+                self.last_tick = time.monotonic()
                 if self.stop_event.is_set():
                     raise Stopping
                 consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))

@@ -58,12 +58,18 @@ class UsageLedger:
         """Read everyone's counts, then follow the topic in the background."""
         self._producer = AckingProducer(self.kafka)
         with TopicReader.open(self.kafka) as reader:
-            for key, value in latest_values(reader, self.topic).items():
-                self._take(key, value)
+            self.read(reader)
         self._thread = threading.Thread(
             target=self._follow, name="api-usage-follower", daemon=True
         )
         self._thread.start()
+        return self
+
+    def read(self, reader: TopicReader) -> UsageLedger:
+        """Everyone's counts as they are now; publishes nothing (read-only callers
+        such as `engage-sync status` use this without `start`)."""
+        for key, value in latest_values(reader, self.topic).items():
+            self._take(key, value)
         return self
 
     def _follow(self) -> None:

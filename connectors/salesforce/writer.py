@@ -16,7 +16,7 @@ from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
 from connectors.kafka.window import where
-from connectors.salesforce import outcomes, policy
+from connectors.salesforce import access, outcomes, policy
 from connectors.salesforce.budget import Governor, Priority
 from connectors.salesforce.client import COMPOSITE_LIMIT, SalesforceClient
 from connectors.salesforce.contract import TaskContract
@@ -68,7 +68,8 @@ class SalesforceWriter:
         self._producer = clients.AckingProducer(kafka)
         self._dlq = DeadLetters(self._producer, self.topics.dlq.name)
         self.contract: TaskContract | None = None
-        self._linker = Linker(client, settings_provider or (lambda: None))
+        self._crm = settings_provider or (lambda: None)
+        self._linker = Linker(client, self._crm)
         self._writebacks = WriteBacks(client, self._result_for, self._dead_letter)
 
     def start(self) -> None:
@@ -94,7 +95,9 @@ class SalesforceWriter:
 
     def _read_contract(self) -> None:
         self.client.connect()
-        self.contract = TaskContract.from_describe(self.client.describe("Task"))
+        # The grants the guide requires, checked once; its Task describe is reused.
+        found = access.require_access(self.client, self._crm(), self.client.user)
+        self.contract = TaskContract.from_describe(found["Task"])
 
     def _count_calls(self, role: str) -> None:
         """Every call counts against the budget shared by all our processes."""
@@ -127,8 +130,8 @@ class SalesforceWriter:
                 self.ledger.stop()
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Alive while the loop turns (a budget pause keeps it turning)."""
-        idle = time.monotonic() - self.last_tick
+        """Alive while the loop turns or waits (a budget pause or retry backoff)."""
+        idle = time.monotonic() - max(self.last_tick, self.pace.last_tick)
         ok = idle < max(120.0, 4 * self.settings.max_retry_seconds)
         return ok, {
             "seconds_since_loop": round(idle, 1),
@@ -160,11 +163,12 @@ class SalesforceWriter:
         """Write one batch, publish every outcome, then commit its offsets."""
         started = time.monotonic()
         pending: list[Pending] = []
+        sent_fields = self._linker.sent_fields()  # the mapping in force, per batch
         for msg in messages:
             origin = Origin(*where(msg), msg.key(), msg.value(), msg.timestamp()[1])
             try:
                 command = self.serde.decode("SalesforceCommand", msg.value())
-                policy.check(command)
+                policy.check(command, sent_fields)
             except DecodeError as exc:
                 self._dead_letter(origin, exc, "undecodable-command")
                 continue

@@ -43,6 +43,7 @@ def _governor(kafka: KafkaSettings, client: object, role: str) -> object:
 
 def poller() -> None:
     """Poll Salesforce for changed Leads, Contacts and Accounts while sync is on."""
+    from connectors.salesforce.access import require_access
     from connectors.salesforce.cursor import CursorStore
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.poller import IncrementalPoller, PollerLoop
@@ -58,6 +59,9 @@ def poller() -> None:
         governor = _governor(kafka, client, "poller")
         cursors = CursorStore(kafka).load()
         follower = SettingsFollower(kafka).start_and_load()
+        # The grants the guide requires, with the settings in force (mapped writes).
+        user = client.user  # type: ignore[attr-defined]
+        require_access(client, follower.settings, user)  # type: ignore[arg-type]
         loop = PollerLoop(
             IncrementalPoller(kafka, client, cursors),  # type: ignore[arg-type]
             follower,

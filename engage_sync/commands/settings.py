@@ -26,7 +26,7 @@ def apply(
     """Validate FILE (also against the org's describe), then publish it if valid."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
-    from streams.settings.describe_check import check_against_describe
+    from streams.settings.describe_check import CREATED_BY, check_against_describe
     from streams.settings.document import SettingsError, parse_document
     from streams.settings.topic import publish
 
@@ -38,16 +38,23 @@ def apply(
             typer.echo(f"{file}: {problem}", err=True)
         raise typer.Exit(1) from None
     if not skip_describe:
+        from connectors.salesforce.access import require_access
         from connectors.salesforce.client import SalesforceClient
         from engage_sync.errors import require_salesforce
 
         salesforce = load(SalesforceSettings)
         require_salesforce(salesforce)
         client = SalesforceClient(salesforce).connect()
-        names = set(settings.objects) | (
+        # The grants first: a missing one would otherwise read as a bad field.
+        describes = require_access(client, settings, salesforce.username)
+        names: set[str] = set(settings.objects) | (
             {"Account"} if "Contact" in settings.objects else set()
         )
-        describes = {name: client.describe(name) for name in sorted(names)}
+        created = CREATED_BY.get(settings.sync_settings.engage_created_contacts)
+        if created:  # the create pre-flight needs its describe even when unsynced
+            names.add(created)
+        for name in sorted(names - set(describes)):
+            describes[name] = client.describe(name)
         problems = check_against_describe(settings, describes)
         if problems:
             for problem in problems:

@@ -19,6 +19,10 @@ class ParkedIndex:
         self.kafka = kafka
         self.serde = Serde.for_kafka(kafka)
         self._by_contact: dict[str, dict[str, dict[str, Any]]] = {}
+        # The same records by Engage user, for releasing a user's at once, and
+        # where each event sits in both, so a removal costs no scan.
+        self._by_user: dict[str, dict[str, dict[str, Any]]] = {}
+        self._where: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
         self.loaded = False
 
@@ -35,19 +39,46 @@ class ParkedIndex:
         self.loaded = True
 
     def add(self, parked: dict[str, Any]) -> None:
+        event_id, contact = parked["event_id"], parked["engage_contact_id"]
+        user = str(parked["activity"].get("user_id") or "")
         with self._lock:
-            self._by_contact.setdefault(parked["engage_contact_id"], {})[
-                parked["event_id"]
-            ] = parked
+            self._remove(event_id)  # parked again (another reason): one record
+            self._by_contact.setdefault(contact, {})[event_id] = parked
+            self._by_user.setdefault(user, {})[event_id] = parked
+            self._where[event_id] = (contact, user)
 
     def remove(self, event_id: str) -> None:
         with self._lock:
-            for events in self._by_contact.values():
-                events.pop(event_id, None)
+            self._remove(event_id)
+
+    def _remove(self, event_id: str) -> None:
+        contact, user = self._where.pop(event_id, ("", ""))
+        for index, key in ((self._by_contact, contact), (self._by_user, user)):
+            events = index.get(key, {})
+            events.pop(event_id, None)
+            if not events:
+                index.pop(key, None)
 
     def for_contact(self, engage_contact_id: str) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._by_contact.get(engage_contact_id, {}).values())
+
+    def held(self, reason: str, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Parked for `reason`, of one Engage user (or of all, when None)."""
+        with self._lock:
+            users = [user_id] if user_id is not None else list(self._by_user)
+            return [
+                item
+                for user in users
+                for item in self._by_user.get(user, {}).values()
+                if item["reason"] == reason
+            ]
+
+    def reason(self, engage_contact_id: str, event_id: str) -> str | None:
+        """Why an activity is parked now (None = it is not)."""
+        with self._lock:
+            item = self._by_contact.get(engage_contact_id, {}).get(event_id)
+            return None if item is None else str(item["reason"])
 
     def count(self) -> int:
         with self._lock:

@@ -124,11 +124,16 @@ class ActivityProcessor:
 
     def route(self, event: dict[str, Any], schema: str, source_topic: str) -> bool:
         """Write, park or skip one valid activity; True if a Task command was sent."""
+        # "Look up, then park" never interleaves with "link or connect, then
+        # release": else an activity parked just after the release stays parked.
         with self.context.link_lock:
-            who = self.context.who(event["contact"])
-            if who is None:
-                self._park(event, schema, source_topic, NOT_LINKED)
-                return False
+            return self._route(event, schema, source_topic)
+
+    def _route(self, event: dict[str, Any], schema: str, source_topic: str) -> bool:
+        who = self.context.who(event["contact"])
+        if who is None:
+            self._park(event, schema, source_topic, NOT_LINKED)
+            return False
         if not event["contact"].get("salesforce_id"):
             event = event | {"contact": event["contact"] | {"salesforce_id": who}}
         else:
@@ -221,6 +226,8 @@ class ActivityProcessor:
             event = item["activity"]
             event = event | {"contact": event["contact"] | {"salesforce_id": who}}
             self.route(event, schema, item["source_topic"])
+            if parked.reason(engage_contact_id, item["event_id"]) != NOT_LINKED:
+                continue  # parked again, now for its user: that record must stay
             # The Task command goes out before the tombstone, acknowledged together.
             self.producer.produce(
                 self.topics.parked.name, None, item["event_id"].encode()
@@ -232,6 +239,41 @@ class ActivityProcessor:
             parked.remove(event_id)
         self.stats.released += len(released)
         return len(released)
+
+    def release_held(self, user_id: str | None = None) -> int:
+        """Write the activities held for a user (or for every user) who is no longer
+        on hold, each once, owned as the user directory says now; returns how many.
+
+        Called when `engage.users` connects the user, and once at start for those
+        connected while no worker ran. Tombstones follow only once Kafka has every
+        Task command, so a failure leaves them parked (released again, harmlessly:
+        the Task upsert is keyed by the activity id).
+        """
+        parked, users = self.context.parked, self.context.users
+        if parked is None or users is None or not parked.loaded:
+            return 0  # not loaded yet: the start-up release covers it
+        sent: list[dict[str, Any]] = []
+        with self.context.link_lock:
+            for item in parked.held(USER_NOT_CONNECTED, user_id):
+                event = item["activity"]
+                if users.owner(event["user_id"])[0] == "hold":
+                    continue
+                schema = self._inputs.get(item["source_topic"], "CallLogged")
+                self._route(event, schema, item["source_topic"])
+                sent.append(item)
+        self.producer.flush()
+        for item in sent:
+            self.producer.produce(
+                self.topics.parked.name, None, item["event_id"].encode()
+            )
+        self.producer.flush()
+        for item in sent:
+            if parked.reason(item["engage_contact_id"], item["event_id"]) == (
+                USER_NOT_CONNECTED
+            ):
+                parked.remove(item["event_id"])
+        self.stats.released += len(sent)
+        return len(sent)
 
     def _emit(self, formatted: FormattedTask, event: dict[str, Any]) -> None:
         draft = formatted.draft

@@ -12,7 +12,7 @@ from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import DecodeError
 from streams.contacts.mapping import apply_engage_edit, apply_salesforce
 from streams.contacts.models import CORE_FIELDS, EngageContact
-from streams.contacts.normalize import name_phone_key, normalize_email
+from streams.contacts.normalize import is_blank, name_phone_key, normalize_email
 from streams.contacts.processor import ContactsProcessor
 from streams.settings.models import CrmSettings, MappingRow
 
@@ -93,15 +93,16 @@ class ContactActions:
             base = current or EngageContact(engage_contact_id=ecid, updated_at_ms=0)
             if current is None:
                 values = {f: ref.get(f) for f in CORE_FIELDS if ref.get(f)}
-                self.c._emit(None, base.with_values(values, {k: when for k in values}))
+                # Time 0: what the add brought stands in until Salesforce answers;
+                # the record found or created then wins ("Engage will use the
+                # contact information from Salesforce"), later edits still compete.
+                self.c._emit(None, base.with_values(values, dict.fromkeys(values, 0)))
                 base = self.c.store.get(ecid) or base
-            linked = base.salesforce_id or ref.get("salesforce_id")
-            if linked and base.salesforce_id is None:
-                obj = "Lead" if linked.startswith("00Q") else "Contact"
-                self.c._emit(
-                    base, replace(base, salesforce_id=linked, salesforce_object=obj)
-                )
-            elif not linked:
+            if base.salesforce_id:
+                return
+            if ref.get("salesforce_id"):
+                self._verify(base, ref["salesforce_id"], event)
+            else:
                 self._request_link(base, ref, event, crm)
         elif event["action"] == "UPDATED" and current is not None:
             obj = current.salesforce_object or "Lead"
@@ -127,6 +128,18 @@ class ContactActions:
         self.c._emit(None, contact)
         return self.c.store.get(ecid) or contact
 
+    def _verify(
+        self, contact: EngageContact, salesforce_id: str, event: dict[str, Any]
+    ) -> None:
+        """An id the add carries links only once the writer read it: it may be
+        deleted, merged (-> its master) or a converted Lead (-> its Contact)."""
+        sobject = "Lead" if salesforce_id.startswith("00Q") else "Contact"
+        self._command(
+            f"verify-{event['event_id']}", "MATCH", sobject, {},
+            contact.engage_contact_id, salesforce_id, salesforce_id,
+        )
+        self.stats.link_requests += 1
+
     def _request_link(
         self,
         contact: EngageContact,
@@ -138,35 +151,27 @@ class ContactActions:
         sobject = {"create_lead": "Lead", "create_contact": "Contact"}.get(
             choice, "Lead"
         )
-        rows = crm.mapping(sobject)  # type: ignore[arg-type]
-        defaults = {r.salesforce: r.default for r in rows if r.salesforce and r.default}
-        first = ref.get("first_name") or contact.first_name
-        last = (
-            ref.get("last_name")
-            or contact.last_name
-            or defaults.get("LastName")
-            or "Unknown"
-        )
-        fields: dict[str, Any] = {
-            "Email": ref.get("email") or contact.email,
-            "FirstName": first,
-            "LastName": last,
-            "Phone": ref.get("phone") or contact.phone,
-            "Title": ref.get("title") or contact.title,
+        # What Engage knows of the person: the event's values, else its copy's.
+        known = {
+            name: ref.get(name) if ref.get(name) else contact.get(name)
+            for name in {*CORE_FIELDS, *(r.engage for r in crm.mapping(sobject))}  # type: ignore[arg-type]
         }
-        company = ref.get("company") or contact.company
-        if sobject == "Lead":
-            # Required on a Lead: mapping defaults fill what Engage lacks.
-            fields["Company"] = company or defaults.get("Company") or "Unknown"
-            if defaults.get("Status"):
-                fields["Status"] = defaults["Status"]
-        elif company:
-            fields["Account.Name"] = company
+        # Read to match on (email, then name + phone) whatever the mapping says;
+        # the linker writes only the mapped ones when it creates.
+        fields: dict[str, Any] = {
+            "Email": known["email"], "FirstName": known["first_name"],
+            "LastName": known["last_name"], "Phone": known["phone"],
+        }
+        if sobject == "Contact" and choice != "none":
+            # The Account a new Contact is associated with is found by company.
+            fields["Account.Name"] = known["company"]
+        if choice != "none":
+            fields |= self._mapped_values(sobject, known, crm)
         fields = {k: v for k, v in fields.items() if v not in (None, "")}
         region = crm.sync_settings.phone_region
         # Keyed by person, so two adds of one new person meet in one writer, in order.
         key = normalize_email(fields.get("Email")) or name_phone_key(
-            first, last, fields.get("Phone"), region
+            known["first_name"], known["last_name"], fields.get("Phone"), region
         ) or contact.engage_contact_id
         self._command(
             f"link-{event['event_id']}",
@@ -174,6 +179,27 @@ class ContactActions:
             sobject, fields, contact.engage_contact_id, key, None,
         )
         self.stats.link_requests += 1
+
+    @staticmethod
+    def _mapped_values(
+        sobject: str, known: dict[str, Any], crm: CrmSettings
+    ) -> dict[str, Any]:
+        """What the mapping sends on a create: every mapped field (not Do Not
+        Read/Write) with Engage's value, else the row's default; nothing invented."""
+        out: dict[str, Any] = {}
+        for row in crm.mapping(sobject):  # type: ignore[arg-type]
+            if row.salesforce is None:
+                continue
+            value = known.get(row.engage)
+            if is_blank(value):
+                value = None if is_blank(row.default) else row.default
+            if value is not None and sobject == "Lead" and row.salesforce == "Status":
+                # Engage's status names the Lead status through status_values.
+                lead = crm.objects.get("Lead")
+                value = (lead.status_values or {}).get(value, value) if lead else value
+            if value is not None:
+                out[row.salesforce.strip()] = value
+        return out
 
     def _status(
         self, contact: EngageContact, event: dict[str, Any], crm: CrmSettings, when: int

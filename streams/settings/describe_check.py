@@ -221,6 +221,45 @@ def _status_problems(
     return problems
 
 
+CREATED_BY = {"create_lead": "Lead", "create_contact": "Contact"}
+
+
+def required_on_create(describe: Mapping[str, Any]) -> list[str]:
+    """Fields a create must fill: not nillable, createable, no default on create."""
+    return [
+        str(f["name"])
+        for f in describe.get("fields", [])
+        if f.get("createable") and not f.get("nillable", True)
+        and not f.get("defaultedOnCreate")
+    ]
+
+
+def _create_problems(
+    settings: CrmSettings, describes: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """The pre-flight of a create setting: every required field gets a value.
+
+    A mapped field is taken as filled (Engage sends its value, else the row's
+    default); a contact that lacks the value is refused by Salesforce and reported.
+    """
+    choice = settings.sync_settings.engage_created_contacts
+    obj = CREATED_BY.get(choice)
+    describe = describes.get(obj) if obj else None
+    if obj is None or describe is None:
+        return []
+    filled = {
+        r.salesforce.strip() for r in settings.mapping(obj)  # type: ignore[arg-type]
+        if r.salesforce is not None
+    }
+    return [
+        f"sync_settings.engage_created_contacts: {choice} needs {obj} field "
+        f"'{name}' (required on create): map an Engage field to it or give it a "
+        f"default in objects.{obj}.mapping"
+        for name in required_on_create(describe)
+        if name not in filled
+    ]
+
+
 def check_against_describe(
     settings: CrmSettings, describes: Mapping[str, Mapping[str, Any]]
 ) -> list[str]:
@@ -240,7 +279,7 @@ def check_against_describe(
             for path, cond in _walk_rules(obj_settings.rules, rules_path):
                 problems += _condition_problems(cond, path, obj, describes)
         problems += _status_problems(settings, obj, describes)
-    return problems
+    return problems + _create_problems(settings, describes)
 
 
 # -- writing ---------------------------------------------------------------------------

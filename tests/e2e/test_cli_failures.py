@@ -48,6 +48,10 @@ VERB_ARGS: dict[str, list[str]] = {
     "dlq list": [],
     "dlq show": ["--reason", "policy-refused"],
     "dlq resubmit": ["--reason", "policy-refused"],
+    "status": [],
+    "console": [],
+    # Needs nothing at all: it hashes a password read from stdin.
+    "hash-password": [],
 }
 # Verbs that talk to the org before anything else that could stop them.
 SALESFORCE_VERBS = ("writer", "poller", "poll-history", "settings apply", "replay")
@@ -134,7 +138,7 @@ def test_every_verb_has_arguments_in_the_table() -> None:
 def test_every_verb_stops_with_one_line_when_kafka_is_unreachable(
     tmp_path: Path,
 ) -> None:
-    verbs = [v for v in cli_verbs() if v != "sandbox"]
+    verbs = [v for v in cli_verbs() if v not in ("sandbox", "hash-password")]
     env = (
         _base_env()
         | _dead_org()
@@ -214,4 +218,24 @@ def test_verbs_that_use_salesforce_stop_with_one_line_when_the_org_is_dead(
         setting = "SALESFORCE_LOGIN_URL"
     env = _base_env() | kafka_env(kafka_settings) | org
     results = _run_all(list(SALESFORCE_VERBS), env, tmp_path)
+    assert _problems(results, setting) == []
+
+
+@pytest.mark.parametrize("fault", ["unknown user", "not a private key"])
+def test_settings_apply_stops_with_one_line_when_the_salesforce_login_fails(
+    kafka_settings: KafkaSettings, sandbox_org: Any, tmp_path: Path, fault: str
+) -> None:
+    """The org answers but the login fails (it refuses the user, or the key file
+    holds no key to sign the login with): one line naming the setting to fix."""
+    from tests.conftest import salesforce_env
+
+    if fault == "unknown user":
+        change, setting = {"SALESFORCE_USERNAME": "nobody@example.org"}, "SALESFORCE_"
+    else:
+        garbage = tmp_path / "garbage.pem"
+        garbage.write_text("not a PEM key\n")
+        change = {"SALESFORCE_PRIVATE_KEY_FILE": str(garbage)}
+        setting = "SALESFORCE_PRIVATE_KEY_FILE"
+    env = _base_env() | kafka_env(kafka_settings) | salesforce_env(sandbox_org) | change
+    results = _run_all(["settings apply"], env, tmp_path)
     assert _problems(results, setting) == []

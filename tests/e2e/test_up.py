@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,14 @@ def _processes_with(marker: str) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 STATUS_LINE = re.compile(
@@ -90,6 +99,13 @@ def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
             what="a plain status line in up's output",
         )
         assert len(_processes_with(str(data_dir))) >= 3  # sandbox, worker, writer
+        console = re.search(
+            r"Admin console: (http://127\.0\.0\.1:\d+)", out.read_text()
+        )
+        assert console, out.read_text(errors="replace")[-3000:]
+        wait_until(
+            lambda: _answers(f"{console.group(1)}/healthz"), 30, what="the console"
+        )
         up.send_signal(signal.SIGINT)
         assert up.wait(60) == 0, out.read_text(errors="replace")[-3000:]
     finally:
@@ -102,8 +118,9 @@ def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
     assert status["Tasks written"] >= 50
     # The demo's own traffic is written: only its deliberately broken events fail.
     assert status["writes refused"] <= status["deliberate bad events"]
-    assert status["dead letters"] <= status["deliberate bad events"] + (
-        status["writes refused"]
+    assert (
+        status["dead letters"]
+        <= status["deliberate bad events"] + (status["writes refused"])
     )
     assert status["deliberate bad events"] <= 0.05 * status["events in"]
     plain = STATUS_LINE.findall(text)
@@ -113,4 +130,7 @@ def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
     assert status["Salesforce records polled"] > 0  # demo backfill of the example rules
     assert status["Engage contact updates"] > 0
     assert "stopped: every child process has exited" in text
+    # No terminal here: the generated console login is shown nowhere, least in logs.
+    assert "generated login was not shown" in text
+    assert "password " not in text.replace("CONSOLE_PASSWORD_HASH", "")
     assert _processes_with(str(data_dir)) == []

@@ -37,6 +37,7 @@ objects:
       - {{engage: first_name, salesforce: FirstName, direction: bidirectional_most_recent}}
       - {{engage: company, salesforce: Company, default: Unknown}}
       - {{engage: email, salesforce: Email}}
+      - {{engage: phone, salesforce: Phone}}
       - {{engage: status, salesforce: Status, direction: bidirectional_most_recent}}
       - {{engage: email_opt_out, salesforce: HasOptedOutOfEmail, direction: bidirectional_most_recent}}
     status_values: {{Working: Working - Contacted}}
@@ -45,6 +46,7 @@ objects:
       - {{engage: last_name, salesforce: LastName}}
       - {{engage: first_name, salesforce: FirstName}}
       - {{engage: email, salesforce: Email}}
+      - {{engage: phone, salesforce: Phone}}
       - {{engage: email_opt_out, salesforce: HasOptedOutOfEmail, direction: bidirectional_most_recent}}
 sync_settings:
   engage_created_contacts: {created}

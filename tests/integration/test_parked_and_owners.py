@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
@@ -241,3 +242,93 @@ def test_emailing_a_salesforce_contact_copies_it_into_engage(
     assert copy["salesforce_id"] == who and copy["salesforce_object"] == "Contact"
     assert (copy["first_name"], copy["last_name"]) == ("Grace", "Hopper")
     wait_until(lambda: len(_tasks(admin)) == 3, 60, what="3 Tasks")
+
+
+def _user_on_the_partition_of(user: str, partitions: int) -> str:
+    """Another user id whose events land on `user`'s partition (keyed by user id,
+    librdkafka's default partitioner: CRC-32 of the key), so they are read after."""
+    import zlib
+
+    target = zlib.crc32(user.encode()) % partitions
+    return next(
+        u
+        for u in (f"marker-{i}" for i in range(10_000))
+        if zlib.crc32(u.encode()) % partitions == target
+    )
+
+
+def test_held_tasks_are_released_once_with_the_new_owner_when_the_user_connects(
+    kafka_settings: KafkaSettings, sandbox_org: Any, processes: Processes
+) -> None:
+    from tests.kafka_helpers import read_topic
+
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    (who,) = admin.put_records("Contact", [{"LastName": "Held"}])["ids"]
+    owner, later_owner = admin.put_records(
+        "User",
+        [
+            {
+                "LastName": f"R{i}",
+                "Username": f"r{i}@x.example",
+                "Email": f"r{i}@x.example",
+                "Alias": f"r{i}",
+            }
+            for i in range(2)
+        ],
+    )["ids"]
+    _settings(kafka_settings, "none", "  unmapped_user_tasks: hold")
+    topics = Topics(kafka_settings)
+    held, marker_user = "u9", _user_on_the_partition_of("u9", kafka_settings.partitions)
+
+    def user_event(user: str, action: str, sf_user: str | None) -> dict[str, Any]:
+        return {
+            "event_id": f"{user}-{action}-{sf_user}",
+            "occurred_at": datetime.now(UTC),
+            "user_id": user,
+            "action": action,
+            "salesforce_user_id": sf_user,
+        }
+
+    _publish(
+        kafka_settings,
+        topics.users.name,
+        "UserEvent",
+        [user_event(u, "DISCONNECTED", None) for u in (held, marker_user)],
+    )
+    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
+    processes.start("worker", env)
+    processes.start("writer", env)
+    ref = contact_ref(engage_contact_id="h1", salesforce_id=who)
+    calls = [call_event(user_id=held, contact=ref) for _ in range(6)]
+    marker = call_event(user_id=marker_user, contact=ref)
+    _publish(kafka_settings, topics.calls.name, "CallLogged", [*calls, marker])
+    parked = read_topic(kafka_settings, topics.parked.name, expect=7, timeout=120)
+    assert {Serde().decode("ParkedActivity", r.value)["reason"] for r in parked} == {
+        "user-not-connected"
+    }
+    assert _tasks(admin) == []
+
+    _publish(
+        kafka_settings, topics.users.name, "UserEvent",
+        [user_event(held, "CONNECTED", owner)],
+    )
+    wait_until(lambda: len(_tasks(admin)) >= 6, 120, what="6 released Tasks")
+    by_event = Counter(t["Engage_Activity_Id__c"] for t in _tasks(admin))
+    assert by_event == Counter(c["event_id"] for c in calls)
+    assert {t["OwnerId"] for t in _tasks(admin)} == {owner}
+
+    # A second CONNECTED (now another Salesforce user) releases nothing again: had it
+    # re-sent the Tasks, their owner would move to `later_owner`. The marker user's
+    # CONNECTED comes after it on the same partition, its Task on the same parent:
+    # once the marker's Task exists, anything the second CONNECTED caused is written.
+    _publish(
+        kafka_settings, topics.users.name, "UserEvent",
+        [user_event(held, "CONNECTED", later_owner),
+         user_event(marker_user, "CONNECTED", owner)],
+    )
+    wait_until(lambda: len(_tasks(admin)) >= 7, 120, what="the marker's Task")
+    tasks = _tasks(admin)
+    assert Counter(t["Engage_Activity_Id__c"] for t in tasks) == Counter(
+        c["event_id"] for c in [*calls, marker]
+    )
+    assert {t["OwnerId"] for t in tasks} == {owner}

@@ -14,6 +14,7 @@ from streams.contacts.models import EngageContact
 from streams.contacts.processor import ContactsProcessor
 from streams.contacts.store import ContactStore
 from streams.settings.document import parse_document
+from streams.settings.models import CrmSettings
 from tests.ports import RecordingProducer
 
 LEAD = "00Q5e00000AbCdEEAV"
@@ -34,12 +35,14 @@ objects:
 )
 
 
-def _actions() -> tuple[ContactActions, RecordingProducer, ContactsProcessor]:
+def _actions(
+    crm: CrmSettings = CRM,
+) -> tuple[ContactActions, RecordingProducer, ContactsProcessor]:
     producer = RecordingProducer()
     contacts = ContactsProcessor(
         KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9"),
         ContactStore(),
-        lambda: CRM,
+        lambda: crm,
         producer=producer,
     )
     contacts.loaded = True  # nothing to read back: the store starts empty

@@ -559,15 +559,21 @@ def test_describe_check_finds_nothing_wrong_with_a_fitting_document() -> None:
     assert check(document) == []
 
 
+# A Lead is created by default (create_lead): its mapping must fill Company.
+COMPANY = ", {engage: company, salesforce: Company}]"
+
+
 def test_describe_check_finds_an_unknown_mapped_field() -> None:
-    document = lead_doc(mapping=NAMES + ", {engage: title, salesforce: Titel}]")
+    title = ", {engage: title, salesforce: Titel}"
+    document = lead_doc(mapping=NAMES + title + COMPANY)
     assert check(document) == [
         "objects.Lead.mapping[2].salesforce: no field 'Titel' on Lead"
     ]
 
 
 def test_describe_check_hints_at_the_right_case() -> None:
-    document = lead_doc(mapping=NAMES + ", {engage: title, salesforce: title}]")
+    title = ", {engage: title, salesforce: title}"
+    document = lead_doc(mapping=NAMES + title + COMPANY)
     assert check(document) == [
         "objects.Lead.mapping[2].salesforce: no field 'title' on Lead "
         "(did you mean 'Title'?)"

@@ -405,6 +405,20 @@ def test_kubernetes_workloads_run_real_commands_with_real_settings() -> None:
     assert k8s_problems(k8s_docs()) == []
 
 
+def test_the_worker_is_probed_on_healthz_for_readiness_and_liveness() -> None:
+    # /healthz answers 503 for a crashed agent, a quiet consumer or a failed load
+    # (streams/health.py): both probes must ask it, or nothing acts on the 503.
+    worker = next(
+        d for d in k8s_docs() if d["metadata"]["name"] == "engage-sync-worker"
+    )
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for probe in ("readinessProbe", "livenessProbe"):
+        get = container[probe]["httpGet"]
+        assert get["path"] == "/healthz", probe
+        assert ports.get(get["port"], get["port"]) == DEFAULT_PORTS["worker"], probe
+
+
 def test_kustomization_lists_every_manifest_but_the_secret_template() -> None:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
     files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}

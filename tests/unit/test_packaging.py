@@ -71,3 +71,16 @@ def test_demo_settings_ship_in_the_wheel_and_up_finds_them_as_package_data() -> 
     assert DEMO_SETTINGS == resources.files("engage_sync.examples").joinpath(
         "crm-settings.example.yaml"
     )
+
+
+def test_console_templates_and_static_files_ship_in_the_wheel() -> None:
+    console = REPO / "engage_sync" / "console"
+    on_disk = sorted(
+        str(p.relative_to(REPO))
+        for folder in ("templates", "static")
+        for p in (console / folder).iterdir()
+        if p.is_file()
+    )
+    assert "engage_sync/console/templates/base.html" in on_disk
+    assert "engage_sync/console/static/console.css" in on_disk
+    assert _shipped("engage_sync.console") == on_disk

@@ -105,9 +105,8 @@ FULL_LEAD = {
     "Phone": "+1 555 0100",
     "Company": "Acme",
     "Title": "CTO",
-    "Status": "Open - Not Contacted",
 }
-FULL_CONTACT = {k: v for k, v in FULL_LEAD.items() if k not in ("Company", "Status")}
+FULL_CONTACT = {k: v for k, v in FULL_LEAD.items() if k != "Company"}
 FULL_CONTACT["AccountId"] = ACCOUNT_ID
 
 ALLOWED = {
@@ -149,6 +148,10 @@ ALLOWED = {
     "match or create contact": _match(
         "MATCH_OR_CREATE", "Contact", LastName="Smith", FirstName="Ada"
     ),
+    # What a create would then write is checked as that CREATE (the linker).
+    "match or create lead without company": _match(
+        "MATCH_OR_CREATE", "Lead", LastName="Smith", Email="a@b.org"
+    ),
 }
 
 
@@ -172,6 +175,7 @@ ALLOWED_AS = {
     "match or create lead": "Lead match or create",
     "match or create lead, every allowed field": "Lead match or create",
     "match or create contact": "Contact match or create",
+    "match or create lead without company": "Lead match or create",
 }
 
 
@@ -463,13 +467,13 @@ REFUSED = {
         _match("MATCH", "Contact", Email="a@b.org", Company="Acme"),
         "MATCH Contact may not write field(s) Company",
     ),
-    "match or create lead without company": (
-        _match("MATCH_OR_CREATE", "Lead", LastName="Smith", Email="a@b.org"),
-        "MATCH_OR_CREATE Lead needs Company",
+    "create lead with a status the mapping does not send": (
+        _write("CREATE", "Lead", FULL_LEAD | {"Status": "Open - Not Contacted"}),
+        "CREATE Lead may not write field(s) Status",
     ),
-    "match or create contact without last name": (
-        _match("MATCH_OR_CREATE", "Contact", Email="a@b.org"),
-        "MATCH_OR_CREATE Contact needs LastName",
+    "match or create carrying a field the mapping does not send": (
+        _match("MATCH_OR_CREATE", "Contact", Email="a@b.org", Department="R&D"),
+        "MATCH_OR_CREATE Contact may not write field(s) Department",
     ),
     "match or create without an engage contact": (
         _write("MATCH_OR_CREATE", "Contact", {"LastName": "Smith"}),

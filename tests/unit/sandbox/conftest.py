@@ -10,10 +10,12 @@ import pytest
 from sandbox import ids
 from sandbox.admin_api import ensure_integration_user
 from sandbox.admin_records import AdminRecords
+from sandbox.auth import token_endpoint
 from sandbox.dml import Dml
 from sandbox.faults import FaultInjector
 from sandbox.metadata import Schema
 from sandbox.rules import RuleSet
+from sandbox.server import SandboxApp
 from sandbox.state import Credentials, OrgState
 from sandbox.store import Store
 
@@ -55,3 +57,25 @@ def dml(state: OrgState) -> Dml:
 @pytest.fixture
 def admin(dml: Dml) -> AdminRecords:
     return AdminRecords(dml)
+
+
+@pytest.fixture
+def app(state: OrgState) -> SandboxApp:
+    return SandboxApp(state)
+
+
+@pytest.fixture
+def bearer(state: OrgState) -> dict[str, str]:
+    c = state.creds
+    token = token_endpoint(
+        state,
+        {
+            "grant_type": "password",
+            "client_id": c.client_id,
+            "client_secret": c.client_secret,
+            "username": c.username,
+            "password": c.password,
+        },
+        None,
+    )["access_token"]
+    return {"Authorization": f"Bearer {token}"}

@@ -4,37 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from sandbox.auth import token_endpoint
 from sandbox.faults import FaultPlan
 from sandbox.protocol import Request, Response
 from sandbox.server import SandboxApp
 from sandbox.state import OrgState
 
 V = "/services/data/v59.0"
-
-
-@pytest.fixture
-def app(state: OrgState) -> SandboxApp:
-    return SandboxApp(state)
-
-
-@pytest.fixture
-def bearer(state: OrgState) -> dict[str, str]:
-    c = state.creds
-    token = token_endpoint(
-        state,
-        {
-            "grant_type": "password",
-            "client_id": c.client_id,
-            "client_secret": c.client_secret,
-            "username": c.username,
-            "password": c.password,
-        },
-        None,
-    )["access_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def send(
@@ -162,6 +137,7 @@ def test_admin_endpoints(app: SandboxApp, state: OrgState) -> None:
     assert admin("GET", "records/Nope")[0] == 404
     assert admin("POST", "tokens/expire", {})[1] == {"expired": 0}
     assert admin("POST", "reset", {}) == (200, {"ok": True})
+    # A reset keeps what the org itself is: its integration user.
     assert state.store.counts() == {"User": 1}
     assert admin("GET", "nothing")[0] == 404
 
