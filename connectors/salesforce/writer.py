@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from connectors.kafka import clients
 from connectors.kafka.deadletter import DeadLetters, Origin
-from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.topics import Topics
 from connectors.kafka.window import where
 from connectors.salesforce.batch import BatchWriter
@@ -166,15 +166,9 @@ class SalesforceWriter:
     def process(self, messages: Sequence[Message]) -> None:
         """Write one batch, publish every outcome, then commit its offsets."""
         started = time.monotonic()
-        pending: list[Pending] = []
-        for msg in messages:
-            origin = Origin(*where(msg), msg.key(), msg.value(), msg.timestamp()[1])
-            try:
-                command = self.serde.decode("SalesforceCommand", msg.value())
-            except DecodeError as exc:
-                self.batches.dead_letter(origin, exc, "undecodable-command")
-                continue
-            pending.append(Pending(origin, command))
+        pending, undecodable = self._decode(messages)
+        for origin, exc in undecodable:
+            self.batches.dead_letter(origin, exc, "undecodable-command")
         self.stats.commands += len(messages)
         self.batches.write(pending)
         self.publisher.flush()
@@ -185,6 +179,36 @@ class SalesforceWriter:
         metrics.BATCH_SECONDS.observe(time.monotonic() - started)
         if self._on_batch:
             self._on_batch(self.stats)
+
+    def _decode(
+        self, messages: Sequence[Message]
+    ) -> tuple[list[Pending], list[tuple[Origin, DecodeError]]]:
+        """The batch's commands, and the messages that are no command at all.
+
+        A Schema Registry outage is no fault of the messages: the whole batch is
+        decoded again after a backoff (fetching paused, the group kept), never
+        dead-lettered; a SIGTERM meanwhile leaves it uncommitted, for redelivery.
+        """
+        backoff = self.pace.backoff()
+        while True:
+            pending: list[Pending] = []
+            undecodable: list[tuple[Origin, DecodeError]] = []
+            try:
+                for msg in messages:
+                    origin = Origin(
+                        *where(msg), msg.key(), msg.value(), msg.timestamp()[1]
+                    )
+                    try:
+                        command = self.serde.decode("SalesforceCommand", msg.value())
+                    except DecodeError as exc:
+                        undecodable.append((origin, exc))
+                        continue
+                    pending.append(Pending(origin, command))
+                return pending, undecodable
+            except RegistryUnavailable as exc:
+                delay = backoff.next()
+                log.warning("%s; decoding the batch again in %.1fs", exc, delay)
+                self.pace.wait(delay, None)
 
     def _commit(self, messages: Sequence[Message]) -> None:
         assert self._consumer is not None

@@ -23,10 +23,17 @@ from connectors.kafka.clients import AckingProducer, DeliveryFailed, ensure_topi
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from sandbox.admin import SandboxAdmin
 from sandbox.registry import RegistryStandIn
 from tests.brokers import ApacheKafka, BrokerUnavailable, in_ci
-from tests.conftest import Proc, Processes, kafka_env
-from tests.factories import call_event, contact_ref
+from tests.conftest import (
+    Proc,
+    Processes,
+    fresh_namespace,
+    kafka_env,
+    salesforce_env,
+)
+from tests.factories import call_event, contact_ref, seed_people
 from tests.markers import read_to_end
 from tests.reliability.checker import expected_task
 from tests.reliability.traffic import Event, Publisher, activity_events
@@ -280,3 +287,82 @@ def test_a_batch_failing_for_good_stops_the_worker_unacknowledged_and_a_restart_
     restarted = processes.start("worker", env)
     _assert_each_event_became_its_command(kafka_settings, serde, traffic, 120)
     assert restarted.popen.poll() is None, restarted.output()[-2000:]
+
+
+@pytest.mark.timeout(300)
+def test_commands_read_during_a_schema_registry_outage_are_written_after_it_recovers(
+    kafka_bootstrap: str,
+    kafka_settings: KafkaSettings,
+    registry: RegistryStandIn,
+    processes: Processes,
+    sandbox_org: Any,
+) -> None:
+    """The writer meets the outage decoding: it waits, it neither dies nor
+    dead-letters the commands as undecodable, and writes each one afterwards."""
+    admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
+    people = seed_people(admin, 5)
+    serde = Serde(registry.url)
+    # The worker makes real Task commands (in a namespace of their own).
+    env = kafka_env(kafka_settings) | {"SCHEMA_REGISTRY_URL": registry.url}
+    topics, producer = Topics(kafka_settings), AckingProducer(kafka_settings)
+    worker = processes.start("worker", env)
+    traffic = activity_events(people, 40, seed=73)
+    for schema, ev in traffic:
+        topic = topics.calls.name if schema == "CallLogged" else topics.emails.name
+        key = ev["contact"]["engage_contact_id"].encode()
+        producer.produce(topic, serde.encode(schema, ev), key)
+    producer.flush()
+    _assert_each_event_became_its_command(kafka_settings, serde, traffic, 120)
+    commands = read_to_end(kafka_settings, topics.commands.name)
+    processes.stop(worker)
+
+    # A writer of another namespace, running, that has decoded no command yet: the
+    # undecodable warm-up is dead-lettered without teaching it a schema id.
+    writing = fresh_namespace(kafka_bootstrap)
+    out = Topics(writing)
+    writer = processes.start(
+        "writer",
+        kafka_env(writing)
+        | {"SCHEMA_REGISTRY_URL": registry.url}
+        | salesforce_env(sandbox_org),
+    )
+    to_writer = AckingProducer(writing)
+    to_writer.produce(out.commands.name, b"warm-up: not a command", b"warm-up")
+    to_writer.flush()
+    wait_until(
+        lambda: _dead_letters(writing) or writer.popen.poll() is not None,
+        120,
+        what="the writer to dead-letter the warm-up",
+    )
+    registry.fail(500)
+    failed_before = sum(r.status == 500 for r in registry.requests)
+    for record in commands:
+        to_writer.produce(out.commands.name, record.value, record.key)
+    to_writer.flush()
+    wait_until(
+        lambda: (
+            # More than one lookup's worth: the registry client itself tries 4 times.
+            sum(r.status == 500 for r in registry.requests) >= failed_before + 10
+            or writer.popen.poll() is not None
+        ),
+        120,
+        what="the writer to meet the outage",
+    )
+    assert writer.popen.poll() is None, writer.output()[-2000:]
+    registry.recover()
+
+    wait_until(
+        lambda: admin.stats()["records"].get("Task", 0) >= len(traffic) or None,
+        120,
+        what=f"{len(traffic)} Tasks written after the outage",
+    )
+    assert admin.stats()["records"].get("Task", 0) == len(traffic)
+    # Results and dead letters of a batch are flushed together: once every result
+    # is in, a dead letter of these commands would be too.
+    wait_until(
+        lambda: len(read_to_end(writing, out.results.name)) >= len(commands) or None,
+        60,
+        what="a result for every command",
+    )
+    assert writer.popen.poll() is None, writer.output()[-2000:]
+    assert [r.key for r in _dead_letters(writing)] == [b"warm-up"]
