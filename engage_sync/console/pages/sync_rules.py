@@ -1,0 +1,154 @@
+"""The Sync rules page: AND/OR groups per object, a preview, then the guarded save."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from engage_sync.console.auth import Csrf
+from engage_sync.console.pages import rule_form
+from engage_sync.console.pages.editing import (
+    NOT_CONFIGURED,
+    OBJECTS,
+    checked,
+    crm_of,
+    form_text,
+    object_entry,
+    render,
+    save_change,
+)
+from streams.settings.describe_check import field_types
+from streams.settings.document import document_data
+
+router = APIRouter(include_in_schema=False)
+
+
+def _object(value: str | None) -> str:
+    return value if value in OBJECTS else "Lead"
+
+
+def _fields(request: Request, obj: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The object's fields from describe (name, label, type), or why not."""
+    crm = crm_of(request)
+    if crm is None:
+        return [], [NOT_CONFIGURED]
+    try:
+        describe = crm.describe(obj)
+    except Exception as exc:  # the page still shows the rules in force
+        return [], [f"cannot describe {obj}: {exc}"]
+    fields = [
+        {"name": f["name"], "label": f.get("label") or f["name"], "type": f["type"]}
+        for f in describe.get("fields", [])
+        if f.get("filterable", True)
+    ]
+    return sorted(fields, key=lambda f: str(f["label"]).lower()), []
+
+
+def _page(
+    request: Request,
+    obj: str,
+    tree: rule_form.Node | None = None,
+    base_sha256: str | None = None,
+    problems: list[str] | None = None,
+    preview: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    fields, read_problems = _fields(request, obj)
+    crm = crm_of(request)
+    if base_sha256 is None and crm is not None:  # a fresh read of the rules in force
+        settings, base_sha256, _ = crm.current()
+        in_force = settings.objects.get(obj)  # type: ignore[call-overload]
+        tree = rule_form.tree_of(in_force.rules if in_force else None)
+    types = {f["name"]: f["type"] for f in fields}
+    return render(
+        request,
+        "sync_rules.html",
+        "sync-rules",
+        "Sync rules",
+        status_code=status_code,
+        obj=obj,
+        objects=OBJECTS,
+        tree=tree,
+        fields=fields,
+        ops_for=lambda name: rule_form.ops_for(types.get(name)),
+        op_labels=rule_form.OP_LABELS,
+        base_sha256=base_sha256 or "",
+        problems=(problems or []) + read_problems,
+        preview=preview,
+        saved=request.query_params.get("saved"),
+    )
+
+
+@router.get("/sync-rules", response_class=HTMLResponse)
+def show(request: Request) -> Response:
+    return _page(request, _object(request.query_params.get("object")))
+
+
+def _with_rules(data: dict[str, Any], obj: str, rules: Any) -> None:
+    entry = object_entry(data, obj)
+    if rules is None:
+        entry.pop("rules", None)
+    else:
+        entry["rules"] = rules
+
+
+def preview(request: Request, obj: str, tree: rule_form.Node | None) -> dict[str, Any]:
+    """How many records the rules match and what a backfill of them costs.
+
+    The rules go through the same check as a save (the whole document), then one
+    COUNT() query, built by the poller's own SOQL compiler, asks the org.
+    """
+    from connectors.salesforce import soql
+    from connectors.salesforce.backfill import backfill_calls
+
+    crm = crm_of(request)
+    if crm is None:
+        return {"problems": [NOT_CONFIGURED]}
+    settings, _, _ = crm.current()
+    types = field_types(crm.describe(obj))
+    data = document_data(settings)
+    _with_rules(data, obj, rule_form.document_rules(tree, types))
+    valid, problems = checked(crm, data)
+    if valid is None:
+        return {"problems": problems}
+    rules = valid.objects[obj].rules  # type: ignore[index]
+    query = soql.count(obj, soql.where_clause(rules, types) if rules else None)
+    matching = crm.count(query)
+    return {"matching": matching, "calls": backfill_calls(matching), "soql": query}
+
+
+@router.post("/sync-rules", response_class=HTMLResponse, dependencies=[Csrf])
+async def post(request: Request) -> Response:
+    form = await request.form()
+    obj = _object(form_text(form, "object"))
+    base = form_text(form, "base_sha256")
+    tree = rule_form.from_form(form)
+    action = form_text(form, "action", "refresh")
+    if action == "preview":
+        shown = await run_in_threadpool(preview, request, obj, copy.deepcopy(tree))
+        problems = shown.pop("problems", [])
+        return await run_in_threadpool(
+            _page, request, obj, tree, base, problems, shown or None
+        )
+    if action != "save":  # add, remove, or a field changed: redraw, nothing saved
+        tree = rule_form.edited(tree, action)
+        return await run_in_threadpool(_page, request, obj, tree, base)
+
+    crm = crm_of(request)
+    types = field_types(await run_in_threadpool(crm.describe, obj)) if crm else {}
+    rules = rule_form.document_rules(tree, types)
+    outcome = await run_in_threadpool(
+        save_change, request, base, lambda data: _with_rules(data, obj, rules)
+    )
+    if outcome.sha256:
+        return RedirectResponse(
+            f"/sync-rules?object={obj}&saved={outcome.sha256[:12]}", 303
+        )
+    problems = [outcome.stale] if outcome.stale else outcome.problems
+    return await run_in_threadpool(
+        _page, request, obj, tree, base, problems, None, outcome.status_code
+    )
