@@ -30,9 +30,10 @@ def history_key(applied_at: datetime, sha256: str) -> bytes:
 
 def by_of(msg: Message) -> str | None:
     """Who saved the settings record `msg` (None for saves before the history)."""
-    for name, value in msg.headers() or []:
-        if name == BY_HEADER and value is not None:
-            return bytes(value).decode("utf-8", "replace")
+    raw = msg.headers() or []
+    for name, value in raw.items() if isinstance(raw, dict) else raw:
+        if name == BY_HEADER and isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
     return None
 
 

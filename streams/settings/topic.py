@@ -40,9 +40,10 @@ def publish(
 
     text = dump_document(settings)
     digest = hashlib.sha256(text.encode()).hexdigest()
+    applied_at = datetime.now(UTC)
     record = {
         "document": text,
-        "applied_at": datetime.now(UTC),
+        "applied_at": applied_at,
         "source": source,
         "sha256": digest,
     }
@@ -52,7 +53,7 @@ def publish(
     producer = AckingProducer(kafka)
     # One partition, so the history copy lands first and the document in force
     # never points at a save the history lacks.
-    producer.produce(topic, value, history_key(record["applied_at"], digest), headers)
+    producer.produce(topic, value, history_key(applied_at, digest), headers)
     producer.produce(topic, value, KEY, headers)
     producer.flush()
     return digest

@@ -154,10 +154,10 @@ async def post(request: Request) -> Response:
             _page,
             request,
             obj,
-            default_mapping(obj),
+            default_mapping(obj),  # type: ignore[arg-type]
             base,
             None,
-            200,  # type: ignore[arg-type]
+            200,
             "The default preferences are shown: Save keeps them.",
         )
     rows = _rows_from(form)
