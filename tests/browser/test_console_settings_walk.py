@@ -15,6 +15,7 @@ from tests.browser.test_console_connection import (  # noqa: F401 - the fixture
     _log_in,
     console_url,
 )
+from tests.integration.test_console_settings import guide_rule_matches
 
 
 def _pick(page: Any, selector: str, value: str) -> None:
@@ -37,10 +38,7 @@ def test_write_the_guides_rule_preview_map_a_default_and_turn_lead_on(
 ) -> None:
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     admin.seed(leads=200, contacts=0, seed=13)
-    expected = sum(
-        "Sales" in (r.get("Title") or "") or (r.get("AnnualRevenue") or 0) > 1_000_000
-        for r in admin.records("Lead")
-    )
+    expected = guide_rule_matches(admin)
     url, password = console_url
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{url}/sync-rules?object=Lead")

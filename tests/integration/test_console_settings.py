@@ -42,6 +42,14 @@ GUIDE_RULE = {
 }
 
 
+def guide_rule_matches(admin: SandboxAdmin) -> int:
+    """The sandbox's Leads the guide's rule selects, counted from the records."""
+    return sum(
+        "Sales" in (r.get("Title") or "") or (r.get("AnnualRevenue") or 0) > 1_000_000
+        for r in admin.records("Lead")
+    )
+
+
 @pytest.fixture
 def app(kafka_settings: KafkaSettings, sandbox_org: Any) -> FastAPI:
     salesforce = load(SalesforceSettings, **salesforce_env(sandbox_org))
@@ -94,10 +102,7 @@ def test_rules_preview_counts_the_matching_records_and_values_are_checked(
 ) -> None:
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     admin.seed(leads=300, contacts=0, seed=5)
-    expected = sum(
-        "Sales" in (r.get("Title") or "") or (r.get("AnnualRevenue") or 0) > 1_000_000
-        for r in admin.records("Lead")
-    )
+    expected = guide_rule_matches(admin)
     client = _session(app)
     form = _form(client, "/sync-rules?object=Lead")
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from engage_sync.console.app import console_of
 from engage_sync.console.crm import Crm, NoSalesforce
@@ -68,6 +70,16 @@ class Outcome:
             return 409
         return 422 if self.problems else 303
 
+    @property
+    def shown(self) -> list[str]:
+        """What the page says when the save did not happen."""
+        return [self.stale] if self.stale else self.problems
+
+    def redirect(self, url: str) -> Response:
+        """After a save: back to the page (a reload does not post again)."""
+        joiner = "&" if "?" in url else "?"
+        return RedirectResponse(f"{url}{joiner}saved={(self.sha256 or '')[:12]}", 303)
+
 
 def checked(crm: Crm, data: dict[str, Any]) -> tuple[CrmSettings | None, list[str]]:
     """The document `data` through `settings apply`'s validation, or its problems."""
@@ -107,6 +119,14 @@ def save_change(
         return Outcome(crm.save(valid, request.state.session.user, base_sha256))
     except StaleSettings as exc:
         return Outcome(stale=str(exc))
+
+
+async def saving(
+    request: Request, form: Any, change: Callable[[dict[str, Any]], None]
+) -> Outcome:
+    """`save_change` for a posted form (its `base_sha256`), off the event loop."""
+    base = form_text(form, "base_sha256")
+    return await run_in_threadpool(save_change, request, base, change)
 
 
 def object_entry(data: dict[str, Any], obj: str) -> dict[str, Any]:

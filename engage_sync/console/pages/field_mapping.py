@@ -6,19 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from engage_sync.console.auth import Csrf
-from engage_sync.console.pages.editing import (
-    NOT_CONFIGURED,
-    OBJECTS,
-    crm_of,
-    form_text,
-    object_entry,
-    render,
-    save_change,
-)
+from engage_sync.console.pages import editing
 from streams.settings.describe_check import CREATED_BY, required_on_create
 from streams.settings.models import REQUIRED_ENGAGE_FIELDS, MappingRow, default_mapping
 
@@ -31,7 +23,7 @@ DIRECTIONS = (
 
 
 def _object(value: str | None) -> str:
-    return value if value in OBJECTS else "Lead"
+    return value if value in editing.OBJECTS else "Lead"
 
 
 def _example(record: dict[str, Any] | None, field: str | None) -> str:
@@ -64,12 +56,12 @@ def _page(
     status_code: int = 200,
     notice: str | None = None,
 ) -> Response:
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     problems = list(problems or [])
     fields: list[dict[str, Any]] = []
     record, required, creates = None, [], CREATED_BY.get("none")
     if crm is None:
-        problems.append(NOT_CONFIGURED)
+        problems.append(editing.NOT_CONFIGURED)
         rows = rows or default_mapping(obj)  # type: ignore[arg-type]
     else:
         settings, sha256, _ = crm.current()
@@ -93,14 +85,14 @@ def _page(
         except Exception as exc:
             problems.append(f"cannot describe {obj}: {exc}")
     mapped = {r.salesforce for r in rows if r.salesforce}
-    return render(
+    return editing.render(
         request,
         "field_mapping.html",
         "field-mapping",
         "Field mapping",
         status_code=status_code,
         obj=obj,
-        objects=OBJECTS,
+        objects=editing.OBJECTS,
         rows=[
             {
                 "row": r,
@@ -131,13 +123,15 @@ def _rows_from(form: Any) -> list[dict[str, Any]]:
     """The document's mapping rows the form's table describes."""
     out: list[dict[str, Any]] = []
     i = 0
-    while (engage := form_text(form, f"row.{i}.engage")) != "":
+    while (engage := editing.form_text(form, f"row.{i}.engage")) != "":
         row: dict[str, Any] = {
             "engage": engage,
-            "salesforce": form_text(form, f"row.{i}.salesforce") or None,
-            "direction": form_text(form, f"row.{i}.direction", "salesforce_to_engage"),
+            "salesforce": editing.form_text(form, f"row.{i}.salesforce") or None,
+            "direction": editing.form_text(
+                form, f"row.{i}.direction", "salesforce_to_engage"
+            ),
         }
-        if default := form_text(form, f"row.{i}.default"):
+        if default := editing.form_text(form, f"row.{i}.default"):
             row["default"] = default
         out.append(row)
         i += 1
@@ -147,9 +141,9 @@ def _rows_from(form: Any) -> list[dict[str, Any]]:
 @router.post("/field-mapping", response_class=HTMLResponse, dependencies=[Csrf])
 async def post(request: Request) -> Response:
     form = await request.form()
-    obj = _object(form_text(form, "object"))
-    base = form_text(form, "base_sha256")
-    if form_text(form, "action") == "defaults":  # shown, saved only by Save
+    obj = _object(editing.form_text(form, "object"))
+    base = editing.form_text(form, "base_sha256")
+    if editing.form_text(form, "action") == "defaults":  # shown, saved only by Save
         return await run_in_threadpool(
             _page,
             request,
@@ -163,18 +157,15 @@ async def post(request: Request) -> Response:
     rows = _rows_from(form)
 
     def change(data: dict[str, Any]) -> None:
-        object_entry(data, obj)["mapping"] = rows
+        editing.object_entry(data, obj)["mapping"] = rows
 
-    outcome = await run_in_threadpool(save_change, request, base, change)
+    outcome = await editing.saving(request, form, change)
     if outcome.sha256:
-        return RedirectResponse(
-            f"/field-mapping?object={obj}&saved={outcome.sha256[:12]}", 303
-        )
+        return outcome.redirect(f"/field-mapping?object={obj}")
     try:
         shown = [MappingRow.model_validate(r) for r in rows]
     except ValueError:
         shown = None
-    problems = [outcome.stale] if outcome.stale else outcome.problems
     return await run_in_threadpool(
-        _page, request, obj, shown, base, problems, outcome.status_code
+        _page, request, obj, shown, base, outcome.shown, outcome.status_code
     )

@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
-from engage_sync.console.pages.editing import NOT_CONFIGURED, crm_of, render
+from engage_sync.console.pages import editing
 
 router = APIRouter(include_in_schema=False)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -17,15 +17,15 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 def show(request: Request) -> Response:
     from streams.settings.history import history
 
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     saves = history(crm.kafka) if crm is not None else []
-    return render(
+    return editing.render(
         request,
         "history.html",
         "",
         "Settings history",
         saves=saves,
-        problems=[] if crm is not None else [NOT_CONFIGURED],
+        problems=[] if crm is not None else [editing.NOT_CONFIGURED],
     )
 
 
@@ -34,7 +34,7 @@ def download(request: Request, sha256: str) -> Response:
     """The document saved with this sha256, byte for byte, to keep in git."""
     from streams.settings.history import saved_document
 
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     if crm is None or not _SHA256.fullmatch(sha256):
         raise HTTPException(404, "no such saved settings document")
     text = saved_document(crm.kafka, sha256)

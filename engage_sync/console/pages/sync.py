@@ -5,18 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from engage_sync.console.auth import Csrf
-from engage_sync.console.pages.editing import (
-    NOT_CONFIGURED,
-    OBJECTS,
-    crm_of,
-    form_text,
-    object_entry,
-    render,
-    save_change,
-)
+from engage_sync.console.pages import editing
 from streams.settings.document import document_data
 
 router = APIRouter(include_in_schema=False)
@@ -26,9 +19,9 @@ def _rows(request: Request) -> tuple[list[dict[str, Any]], str, list[str]]:
     """One row per object: sync, interval, last incremental poll."""
     from engage_sync.connection.gather import last_polls
 
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     if crm is None:
-        return [], "", [NOT_CONFIGURED]
+        return [], "", [editing.NOT_CONFIGURED]
     settings, sha256, _ = crm.current()
     data = document_data(settings)["objects"]
     try:
@@ -43,7 +36,7 @@ def _rows(request: Request) -> tuple[list[dict[str, Any]], str, list[str]]:
             "poll_interval": data.get(obj, {}).get("poll_interval", "5m"),
             "poll": polls.get(obj),
         }
-        for obj in OBJECTS
+        for obj in editing.OBJECTS
     ]
     return rows, sha256, problems
 
@@ -52,7 +45,7 @@ def _page(
     request: Request, problems: list[str] | None = None, status_code: int = 200
 ) -> Response:
     rows, sha256, read_problems = _rows(request)
-    return render(
+    return editing.render(
         request,
         "sync.html",
         "sync",
@@ -72,26 +65,21 @@ def show(request: Request) -> Response:
 
 @router.post("/sync", response_class=HTMLResponse, dependencies=[Csrf])
 async def save(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     form = await request.form()
 
     def change(data: dict[str, Any]) -> None:
-        for obj in OBJECTS:
+        for obj in editing.OBJECTS:
             on = form.get(f"sync.{obj}") == "on"
-            interval = form_text(form, f"poll_interval.{obj}")
+            interval = editing.form_text(form, f"poll_interval.{obj}")
             known = obj in data.get("objects", {})
             if not (on or known):
                 continue  # an object never set stays out of the document
-            entry = object_entry(data, obj)
+            entry = editing.object_entry(data, obj)
             entry["sync"] = on
             if interval:
                 entry["poll_interval"] = interval
 
-    outcome = await run_in_threadpool(
-        save_change, request, form_text(form, "base_sha256"), change
-    )
+    outcome = await editing.saving(request, form, change)
     if outcome.sha256:
-        return RedirectResponse(f"/sync?saved={outcome.sha256[:12]}", 303)
-    problems = [outcome.stale] if outcome.stale else outcome.problems
-    return await run_in_threadpool(_page, request, problems, outcome.status_code)
+        return outcome.redirect("/sync")
+    return await run_in_threadpool(_page, request, outcome.shown, outcome.status_code)

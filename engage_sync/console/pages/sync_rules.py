@@ -6,21 +6,11 @@ import copy
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from engage_sync.console.auth import Csrf
-from engage_sync.console.pages import rule_form
-from engage_sync.console.pages.editing import (
-    NOT_CONFIGURED,
-    OBJECTS,
-    checked,
-    crm_of,
-    form_text,
-    object_entry,
-    render,
-    save_change,
-)
+from engage_sync.console.pages import editing, rule_form
 from streams.settings.describe_check import field_types
 from streams.settings.document import document_data
 
@@ -28,14 +18,14 @@ router = APIRouter(include_in_schema=False)
 
 
 def _object(value: str | None) -> str:
-    return value if value in OBJECTS else "Lead"
+    return value if value in editing.OBJECTS else "Lead"
 
 
 def _fields(request: Request, obj: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The object's fields from describe (name, label, type), or why not."""
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     if crm is None:
-        return [], [NOT_CONFIGURED]
+        return [], [editing.NOT_CONFIGURED]
     try:
         describe = crm.describe(obj)
     except Exception as exc:  # the page still shows the rules in force
@@ -58,20 +48,20 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     fields, read_problems = _fields(request, obj)
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     if base_sha256 is None and crm is not None:  # a fresh read of the rules in force
         settings, base_sha256, _ = crm.current()
         in_force = settings.objects.get(obj)  # type: ignore[call-overload]
         tree = rule_form.tree_of(in_force.rules if in_force else None)
     types = {f["name"]: f["type"] for f in fields}
-    return render(
+    return editing.render(
         request,
         "sync_rules.html",
         "sync-rules",
         "Sync rules",
         status_code=status_code,
         obj=obj,
-        objects=OBJECTS,
+        objects=editing.OBJECTS,
         tree=tree,
         fields=fields,
         ops_for=lambda name: rule_form.ops_for(types.get(name)),
@@ -89,7 +79,7 @@ def show(request: Request) -> Response:
 
 
 def _with_rules(data: dict[str, Any], obj: str, rules: Any) -> None:
-    entry = object_entry(data, obj)
+    entry = editing.object_entry(data, obj)
     if rules is None:
         entry.pop("rules", None)
     else:
@@ -105,14 +95,14 @@ def preview(request: Request, obj: str, tree: rule_form.Node | None) -> dict[str
     from connectors.salesforce import soql
     from connectors.salesforce.backfill import backfill_calls
 
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     if crm is None:
-        return {"problems": [NOT_CONFIGURED]}
+        return {"problems": [editing.NOT_CONFIGURED]}
     settings, _, _ = crm.current()
     types = field_types(crm.describe(obj))
     data = document_data(settings)
     _with_rules(data, obj, rule_form.document_rules(tree, types))
-    valid, problems = checked(crm, data)
+    valid, problems = editing.checked(crm, data)
     if valid is None:
         return {"problems": problems}
     rules = valid.objects[obj].rules  # type: ignore[index]
@@ -124,10 +114,10 @@ def preview(request: Request, obj: str, tree: rule_form.Node | None) -> dict[str
 @router.post("/sync-rules", response_class=HTMLResponse, dependencies=[Csrf])
 async def post(request: Request) -> Response:
     form = await request.form()
-    obj = _object(form_text(form, "object"))
-    base = form_text(form, "base_sha256")
+    obj = _object(editing.form_text(form, "object"))
+    base = editing.form_text(form, "base_sha256")
     tree = rule_form.from_form(form)
-    action = form_text(form, "action", "refresh")
+    action = editing.form_text(form, "action", "refresh")
     if action == "preview":
         shown = await run_in_threadpool(preview, request, obj, copy.deepcopy(tree))
         problems = shown.pop("problems", [])
@@ -138,17 +128,14 @@ async def post(request: Request) -> Response:
         tree = rule_form.edited(tree, action)
         return await run_in_threadpool(_page, request, obj, tree, base)
 
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     types = field_types(await run_in_threadpool(crm.describe, obj)) if crm else {}
     rules = rule_form.document_rules(tree, types)
-    outcome = await run_in_threadpool(
-        save_change, request, base, lambda data: _with_rules(data, obj, rules)
+    outcome = await editing.saving(
+        request, form, lambda data: _with_rules(data, obj, rules)
     )
     if outcome.sha256:
-        return RedirectResponse(
-            f"/sync-rules?object={obj}&saved={outcome.sha256[:12]}", 303
-        )
-    problems = [outcome.stale] if outcome.stale else outcome.problems
+        return outcome.redirect(f"/sync-rules?object={obj}")
     return await run_in_threadpool(
-        _page, request, obj, tree, base, problems, None, outcome.status_code
+        _page, request, obj, tree, base, outcome.shown, None, outcome.status_code
     )

@@ -6,16 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from engage_sync.console.auth import Csrf
-from engage_sync.console.pages.editing import (
-    NOT_CONFIGURED,
-    crm_of,
-    form_text,
-    render,
-    save_change,
-)
+from engage_sync.console.pages import editing
 from streams.settings.models import SyncSettings
 
 router = APIRouter(include_in_schema=False)
@@ -58,15 +53,15 @@ def _page(
     status_code: int = 200,
     shown: SyncSettings | None = None,
 ) -> Response:
-    crm = crm_of(request)
+    crm = editing.crm_of(request)
     sha256 = ""
     if crm is None:
-        problems, current = [NOT_CONFIGURED], SyncSettings()
+        problems, current = [editing.NOT_CONFIGURED], SyncSettings()
     else:
         settings, sha256, _ = crm.current()
         current = settings.sync_settings
     sync = shown or current
-    return render(
+    return editing.render(
         request,
         "sync_settings.html",
         "sync-settings",
@@ -94,41 +89,40 @@ def _from_form(form: Any) -> dict[str, Any]:
     """The sync_settings mapping the form describes, in the document's own words."""
     activity: bool | dict[str, bool] = form.get("activity.global") == "on"
     per_object = {
-        obj: form_text(form, f"activity.{obj}") == "on"
+        obj: editing.form_text(form, f"activity.{obj}") == "on"
         for obj in ("Lead", "Contact")
-        if form_text(form, f"activity.{obj}") in ("on", "off")
+        if editing.form_text(form, f"activity.{obj}") in ("on", "off")
     }
     if per_object:  # an override per object; the rest follow the global switch
         activity = {o: per_object.get(o, bool(activity)) for o in ("Lead", "Contact")}
     return {
-        "engage_created_contacts": form_text(form, "engage_created_contacts"),
-        "engage_created_accounts": form_text(form, "engage_created_accounts"),
+        "engage_created_contacts": editing.form_text(form, "engage_created_contacts"),
+        "engage_created_accounts": editing.form_text(form, "engage_created_accounts"),
         "auto_associate_accounts": form.get("auto_associate_accounts") == "on",
         "write_activity_history": activity,
-        "phone_region": form_text(form, "phone_region"),
-        "match_order": [o for o in form_text(form, "match_order").split(",") if o],
-        "unmapped_user_tasks": form_text(form, "unmapped_user_tasks"),
+        "phone_region": editing.form_text(form, "phone_region"),
+        "match_order": [
+            o for o in editing.form_text(form, "match_order").split(",") if o
+        ],
+        "unmapped_user_tasks": editing.form_text(form, "unmapped_user_tasks"),
     }
 
 
 @router.post("/sync-settings", response_class=HTMLResponse, dependencies=[Csrf])
 async def save(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     form = await request.form()
     wanted = _from_form(form)
 
     def change(data: dict[str, Any]) -> None:
         data["sync_settings"] = wanted
 
-    outcome = await run_in_threadpool(
-        save_change, request, form_text(form, "base_sha256"), change
-    )
+    outcome = await editing.saving(request, form, change)
     if outcome.sha256:
-        return RedirectResponse(f"/sync-settings?saved={outcome.sha256[:12]}", 303)
-    problems = [outcome.stale] if outcome.stale else outcome.problems
+        return outcome.redirect("/sync-settings")
     try:  # show what the admin chose, not the saved value, next to the problem
         shown: SyncSettings | None = SyncSettings.model_validate(wanted)
     except ValueError:
         shown = None
-    return await run_in_threadpool(_page, request, problems, outcome.status_code, shown)
+    return await run_in_threadpool(
+        _page, request, outcome.shown, outcome.status_code, shown
+    )
