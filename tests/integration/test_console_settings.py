@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from connectors.salesforce.cursor import Cursor, CursorStore
 from engage_sync.console.app import create_app
 from engage_sync.console.crm import Crm
 from engage_sync.settings import KafkaSettings, SalesforceSettings, load
@@ -78,7 +79,12 @@ def _sync_form(client: TestClient, **on: bool) -> dict[str, str]:
 def test_a_save_based_on_a_document_another_admin_replaced_is_refused(
     app: FastAPI, kafka_settings: KafkaSettings
 ) -> None:
+    CursorStore(kafka_settings).save(
+        Cursor("Lead", "incremental", 1_700_000_000_000, "00Q5e000000LAST")
+    )
     first, second = _session(app), _session(app)
+    page = first.get("/sync").text
+    assert "up to 2023-11-14 22:13:20 UTC (last record 00Q5e000000LAST)" in page
     form_a, form_b = _sync_form(first, Lead=True), _sync_form(second, Contact=True)
 
     saved = first.post("/sync", data=form_a)
@@ -161,6 +167,17 @@ def test_field_mapping_shows_a_real_example_and_saves_a_default(
             re.S,
         )
         data[f"row.{i}.salesforce"] = chosen.group(1) if chosen else ""
+    # Creates in Engage make Leads (the default): Company is required on create.
+    assert '<li data-required="Company">Company: mapped</li>' in page.text
+    company = next(i for i, e in rows if e == "company")
+    refused = client.post(
+        "/field-mapping", data=data | {f"row.{company}.salesforce": ""}
+    )
+    assert refused.status_code == 422
+    assert (
+        "sync_settings.engage_created_contacts: create_lead needs Lead field "
+        "&#39;Company&#39; (required on create)" in refused.text
+    )
     title = next(i for i, e in rows if e == "title")
     data[f"row.{title}.default"] = "Prospect"
 
