@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engage_sync.settings import KafkaSettings, SalesforceSettings
+from streams.settings.history import Saved
 from streams.settings.models import CrmSettings
 
 DESCRIBE_SECONDS = 60.0
@@ -34,10 +35,14 @@ class Crm:
 
     def current(self) -> tuple[CrmSettings, str, str | None]:
         """The settings in force (empty when none), their sha256 and who saved them."""
+        from connectors.kafka.ends import MissingTopic
         from streams.settings.save import NOTHING
         from streams.settings.topic import current
 
-        found = current(self.kafka)
+        try:
+            found = current(self.kafka)
+        except MissingTopic:  # not created yet: the first save creates it
+            found = None
         if found is None:
             return CrmSettings(objects={}), NOTHING, None
         settings, meta = found
@@ -85,6 +90,16 @@ class Crm:
             client = self.client()
             user = self.salesforce.username if self.salesforce else None
             return check_with_salesforce(client, settings, user)
+
+    def history(self) -> list[Saved]:
+        """Every saved document, newest first (none while the topic is missing)."""
+        from connectors.kafka.ends import MissingTopic
+        from streams.settings.history import history
+
+        try:
+            return history(self.kafka)
+        except MissingTopic:
+            return []
 
     def save(self, settings: CrmSettings, by: str, if_sha256: str) -> str:
         """Publish as `settings apply` does, refused when `if_sha256` is stale."""

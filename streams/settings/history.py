@@ -71,9 +71,3 @@ def history(kafka: KafkaSettings) -> list[Saved]:
     with TopicReader.open(kafka) as reader:
         read_to_end(reader, Topics(kafka).settings.name, keep)
     return sorted(out, key=lambda s: s.applied_at, reverse=True)
-
-
-def saved_document(kafka: KafkaSettings, sha256: str) -> str | None:
-    """The YAML saved with this sha256 (byte for byte), or None."""
-    found = next((s for s in history(kafka) if s.sha256 == sha256), None)
-    return found.document if found else None

@@ -15,10 +15,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 @router.get("/settings/history", response_class=HTMLResponse)
 def show(request: Request) -> Response:
-    from streams.settings.history import history
-
     crm = editing.crm_of(request)
-    saves = history(crm.kafka) if crm is not None else []
+    saves = crm.history() if crm is not None else []
     return editing.render(
         request,
         "history.html",
@@ -32,12 +30,10 @@ def show(request: Request) -> Response:
 @router.get("/settings/{sha256}.yaml")
 def download(request: Request, sha256: str) -> Response:
     """The document saved with this sha256, byte for byte, to keep in git."""
-    from streams.settings.history import saved_document
-
     crm = editing.crm_of(request)
     if crm is None or not _SHA256.fullmatch(sha256):
         raise HTTPException(404, "no such saved settings document")
-    text = saved_document(crm.kafka, sha256)
+    text = next((s.document for s in crm.history() if s.sha256 == sha256), None)
     if text is None:
         raise HTTPException(404, "no such saved settings document")
     name = f"crm-settings-{sha256[:12]}.yaml"

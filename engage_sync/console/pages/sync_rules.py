@@ -99,7 +99,10 @@ def preview(request: Request, obj: str, tree: rule_form.Node | None) -> dict[str
     if crm is None:
         return {"problems": [editing.NOT_CONFIGURED]}
     settings, _, _ = crm.current()
-    types = field_types(crm.describe(obj))
+    try:
+        types = field_types(crm.describe(obj))
+    except Exception as exc:  # shown on the page, as the rules stay editable
+        return {"problems": [f"cannot describe {obj}: {exc}"]}
     data = document_data(settings)
     _with_rules(data, obj, rule_form.document_rules(tree, types))
     valid, problems = editing.checked(crm, data)
@@ -107,7 +110,10 @@ def preview(request: Request, obj: str, tree: rule_form.Node | None) -> dict[str
         return {"problems": problems}
     rules = valid.objects[obj].rules  # type: ignore[index]
     query = soql.count(obj, soql.where_clause(rules, types) if rules else None)
-    matching = crm.count(query)
+    try:
+        matching = crm.count(query)
+    except Exception as exc:
+        return {"problems": [f"Salesforce refused the count ({query}): {exc}"]}
     return {"matching": matching, "calls": backfill_calls(matching), "soql": query}
 
 
@@ -129,7 +135,10 @@ async def post(request: Request) -> Response:
         return await run_in_threadpool(_page, request, obj, tree, base)
 
     crm = editing.crm_of(request)
-    types = field_types(await run_in_threadpool(crm.describe, obj)) if crm else {}
+    try:
+        types = field_types(await run_in_threadpool(crm.describe, obj)) if crm else {}
+    except Exception:  # values stay text; the save's own org check names the cause
+        types = {}
     rules = rule_form.document_rules(tree, types)
     outcome = await editing.saving(
         request, form, lambda data: _with_rules(data, obj, rules)
