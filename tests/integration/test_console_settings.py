@@ -150,9 +150,16 @@ def test_field_mapping_shows_a_real_example_and_saves_a_default(
     app: FastAPI, kafka_settings: KafkaSettings, sandbox_org: Any
 ) -> None:
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
-    admin.seed(leads=3, contacts=0, seed=2)
+    admin.seed(leads=3, contacts=3, seed=2)
     first = min(admin.records("Lead"), key=lambda r: r["Id"])
     client = _session(app)
+    # A Contact's company is read through its Account: one query, LIMIT 1.
+    contact = client.get("/field-mapping?object=Contact").text
+    first_contact = min(admin.records("Contact"), key=lambda r: r["Id"])
+    account = next(
+        a for a in admin.records("Account") if a["Id"] == first_contact["AccountId"]
+    )
+    assert f'<td data-field="example">{account["Name"]}</td>' in contact
     page = client.get("/field-mapping?object=Lead")
     assert "Do Not Read/Write" in page.text
     assert 'Last Name <span title="required">*</span>' in page.text
