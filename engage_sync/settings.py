@@ -50,6 +50,12 @@ class KafkaSettings(_Base):
     partitions: int = Field(4, ge=1, le=1000, alias="KAFKA_TOPIC_PARTITIONS")
     replication_factor: int = Field(1, ge=1, le=10, alias="KAFKA_REPLICATION_FACTOR")
     session_timeout_ms: int = Field(10_000, ge=1000, alias="KAFKA_SESSION_TIMEOUT_MS")
+    # How long a produced record may wait for the brokers before its delivery fails
+    # (librdkafka's message.timeout.ms, whose default this is); a batch whose
+    # outputs fail is retried, not committed.
+    message_timeout_ms: int = Field(
+        300_000, ge=1000, le=900_000, alias="KAFKA_MESSAGE_TIMEOUT_MS"
+    )
     security_protocol: SecurityProtocol = Field(
         "PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL"
     )

@@ -164,7 +164,8 @@ class Dml:
                 )
         self.state.rules.validate(obj.name, record, creating)
         self.state.rules.check_duplicates(
-            obj.name, record, creating, opts.allow_save, self._find_live, opts.version
+            obj.name, record, creating, opts.allow_save, self._find_live, opts.version,
+            self.state.store.all,
         )
 
     def touch_parents(self, task: Record, stamp: str) -> None:

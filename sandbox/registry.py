@@ -1,5 +1,6 @@
 """A Confluent Schema Registry stand-in: `python -m sandbox.registry --port 8081`.
 
+`fail()` makes it answer 500 until `recover()`, for outage tests.
 Optionally behind HTTP basic auth (`--basic-auth user:password`, 401 otherwise, as
 Confluent's registry and Confluent Cloud answer) and over HTTPS with a certificate
 from `sandbox.tls` (`--tls-dir DIR`), so clients' auth and CA settings get tested.
@@ -227,8 +228,11 @@ def _handler(stand_in: RegistryStandIn) -> type[BaseHTTPRequestHandler]:
             parts = [unquote(p) for p in url.path.split("/") if p]
             status, answer = 200, None
             try:
-                stand_in.authorize(self.headers.get("Authorization"))
+                # The body is read first even when failing: on a kept-alive
+                # connection an unread body would garble the next request.
                 body = self._body()
+                stand_in.fault()
+                stand_in.authorize(self.headers.get("Authorization"))
                 answer = route(
                     stand_in.store, self.command, parts, parse_qs(url.query), body
                 )
@@ -292,6 +296,21 @@ class RegistryStandIn:
         self._log_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._failing: int | None = None
+
+    def fail(self, status: int = 500) -> None:
+        """Answer every request with `status` until `recover()` (a registry outage:
+        its backend store down, as Confluent's 50001 "Error in the backend")."""
+        self._failing = status
+
+    def recover(self) -> None:
+        self._failing = None
+
+    def fault(self) -> None:
+        """Raise the injected failure, if one is in force."""
+        status = self._failing
+        if status is not None:
+            raise RegistryError(status, status * 100 + 1, "Injected registry failure")
 
     def start(self) -> RegistryStandIn:
         if self._server is not None:

@@ -14,6 +14,13 @@ DEFAULT_DUPLICATE_MESSAGE = (
     "instead."
 )
 COLLECTION_DUPLICATE_MESSAGE = "Use one of these records?"
+# How a duplicate rule compares values: trimmed and case-insensitive, or as company
+# names (Salesforce's standard Account rule matches names without legal suffixes).
+MATCH_METHODS = ("exact", "company_name")
+LEGAL_SUFFIXES = frozenset(
+    {"inc", "incorporated", "corp", "corporation", "co", "company", "llc", "ltd",
+     "limited", "plc", "gmbh", "ag", "sa", "bv"}
+)
 CONDITION_KINDS = frozenset(
     {"required", "min_digits", "regex", "max_length", "equals", "any", "all"}
 )
@@ -21,6 +28,18 @@ CONDITION_KINDS = frozenset(
 
 class RuleError(ValueError):
     """A rule definition that cannot be used."""
+
+
+def company_key(value: Any) -> str:
+    """`The Initech, Inc.` -> `initech`: the name without case, punctuation,
+    a leading "the" or trailing legal suffixes (exact match of that, not fuzzy)."""
+    text = str(value or "").lower().replace("&", " and ")
+    words = re.sub(r"[^\w\s]", " ", text).split()
+    if words[:1] == ["the"]:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    return " ".join(words)
 
 
 def _blank(value: Any) -> bool:
@@ -129,6 +148,7 @@ class DuplicateRule:
     on_create: bool = True
     on_update: bool = True
     message: str = DEFAULT_DUPLICATE_MESSAGE
+    match_method: str = "exact"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DuplicateRule:
@@ -138,6 +158,9 @@ class DuplicateRule:
         action = str(data.get("action", "block")).lower()
         if action not in ("block", "alert"):
             raise RuleError("duplicate rule action must be 'block' or 'alert'")
+        method = str(data.get("match_method", "exact"))
+        if method not in MATCH_METHODS:
+            raise RuleError(f"duplicate rule match_method: one of {MATCH_METHODS}")
         return cls(
             data["object"],
             data["name"],
@@ -148,6 +171,7 @@ class DuplicateRule:
             bool(data.get("on_create", True)),
             bool(data.get("on_update", True)),
             data.get("message", DEFAULT_DUPLICATE_MESSAGE),
+            method,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -161,6 +185,7 @@ class DuplicateRule:
             "on_create": self.on_create,
             "on_update": self.on_update,
             "message": self.message,
+            "match_method": self.match_method,
         }
 
 
@@ -265,10 +290,12 @@ class RuleSet:
         allow_save: bool,
         find: Callable[[str, str, Any], list[str]],
         version: str,
+        scan: Callable[[str], list[dict[str, Any]]] | None = None,
     ) -> None:
         """Raise DUPLICATES_DETECTED when a rule matches other live records.
 
-        find(object, field, value) returns ids of live (not deleted) matches.
+        find(object, field, value) returns ids of live (not deleted) matches;
+        scan(object) the live records, for rules that compare company names.
         """
         for rule in self.duplicate:
             if not rule.active or rule.object.lower() != sobject.lower():
@@ -282,11 +309,16 @@ class RuleSet:
                 continue
             matches: dict[str, list[str]] = {}
             for other in rule.match_objects:
-                hits = [
-                    h
-                    for h in find(other, rule.match_field, value)
-                    if h != record.get("Id")
-                ]
+                if rule.match_method == "company_name" and scan is not None:
+                    key = company_key(value)
+                    found = [
+                        str(r["Id"])
+                        for r in scan(other)
+                        if company_key(r.get(rule.match_field)) == key
+                    ]
+                else:
+                    found = find(other, rule.match_field, value)
+                hits = [h for h in found if h != record.get("Id")]
                 if hits:
                     matches[other] = hits
             if matches:

@@ -254,3 +254,24 @@ def seed(
         "accounts": out["Account"],
         "users": out["User"],
     }
+
+
+def standard_account_duplicate_rule(active: bool = True) -> dict[str, Any]:
+    """Salesforce's standard Account duplicate rule, as the sandbox models it.
+
+    A new org has it active with "Allow, Alert" on create: API saves without
+    `allowSave=true` are refused with DUPLICATES_DETECTED and the matched Accounts.
+    The real matching rule compares names fuzzily (plus billing address, phone and
+    site); the sandbox matches the normalized name exactly (`rules.company_key`).
+    """
+    return {
+        "object": "Account",
+        "name": "Standard_Account_Duplicate_Rule",
+        "action": "alert",
+        "match_objects": ["Account"],
+        "match_field": "Name",
+        "match_method": "company_name",
+        "active": active,
+        "on_create": True,
+        "on_update": False,
+    }

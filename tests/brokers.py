@@ -141,6 +141,16 @@ class ApacheKafka:
             proc.kill()
             proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the broker (and its supervisor) at once: it vanishes mid-request,
+        connections reset, as a crashed broker does. `start()` brings it back on the
+        same ports and data."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
     def __enter__(self) -> ApacheKafka:
         return self.start()
 

@@ -141,3 +141,22 @@ def seed_people(admin: Any, n: int = 50) -> list[str]:
         ],
     )
     return [r["Id"] for r in admin.records("Contact") + admin.records("Lead")]
+
+
+def link_command(
+    ecid: str, email: str | None = None, company: str | None = None
+) -> dict[str, Any]:
+    """A MATCH_OR_CREATE of a Contact, as the contacts agent asks it of the writer."""
+    fields = {"Email": email or f"{ecid}@example.org", "LastName": ecid.title()}
+    if company:
+        fields["Account.Name"] = company
+    return {
+        "command_id": f"link-{ecid}",
+        "issued_at": datetime.now(UTC),
+        "operation": "MATCH_OR_CREATE",
+        "sobject": "Contact",
+        "external_id_field": None,
+        "record_id": None,
+        "fields": fields,
+        "engage_contact_id": ecid,
+    }

@@ -33,6 +33,7 @@ def producer(settings: KafkaSettings, **overrides: Any) -> Producer:
         "acks": "all",
         "linger.ms": 5,
         "compression.type": "none",
+        "message.timeout.ms": settings.message_timeout_ms,
     }
     return Producer(conf | overrides)
 

@@ -35,6 +35,39 @@ class EncodeError(ValueError):
     """A value does not conform to the schema it is encoded with."""
 
 
+class RegistryUnavailable(ConnectionError):
+    """The Schema Registry could not answer now (5xx, 408/429, refused, timed out).
+
+    Not a DecodeError: the message is fine, the registry is not; the caller retries
+    the whole batch later instead of dead-lettering the message.
+    """
+
+
+def _outage(exc: Exception) -> bool:
+    """A registry failure that passes by itself, as confluent-kafka's own client
+    sees it (`is_retriable`: 408, 429, 500, 502, 503, 504), or no answer at all."""
+    # httpx2 or httpx, whichever confluent-kafka's client runs on.
+    from confluent_kafka.schema_registry.common._httpx_compat import httpx
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    if isinstance(exc, SchemaRegistryError):
+        status = exc.http_status_code
+        return status in (408, 429) or status >= 500
+    return isinstance(exc, httpx.TransportError | OSError)
+
+
+def _registry_call(what: str, call: Any) -> Any:
+    try:
+        return call()
+    except Exception as exc:
+        if _outage(exc):
+            raise RegistryUnavailable(
+                f"Schema Registry unavailable ({what}): {type(exc).__name__}: "
+                f"{str(exc)[:200]}"
+            ) from exc
+        raise
+
+
 @dataclass(frozen=True)
 class AvroSchema:
     """One parsed schema, self-contained (named types inlined), with its fingerprint."""
@@ -196,9 +229,9 @@ class Codec:
                     self._writer_cache[schema_id] = self.registry.writer_schema(
                         schema_id
                     )
-                except (
-                    Exception
-                ) as exc:  # unknown id, registry down: the message is unreadable
+                except RegistryUnavailable:
+                    raise  # the message may be fine: the batch is redone later
+                except Exception as exc:  # unknown id: the message is unreadable
                     raise DecodeError(
                         f"schema id {schema_id} unavailable from the registry: "
                         f"{type(exc).__name__}: {str(exc)[:150]}"
@@ -223,14 +256,20 @@ class SchemaRegistryAdapter:
         if schema.name not in self._ids:
             from confluent_kafka.schema_registry import Schema
 
-            registered = self._client.register_schema(
-                f"{schema.name}-value", Schema(schema.json, "AVRO")
+            subject = f"{schema.name}-value"
+            registered = _registry_call(
+                f"register {subject}",
+                lambda: self._client.register_schema(
+                    subject, Schema(schema.json, "AVRO")
+                ),
             )
             self._ids[schema.name] = int(registered)
         return self._ids[schema.name]
 
     def writer_schema(self, schema_id: int) -> Any:
-        found = self._client.get_schema(schema_id)
+        found = _registry_call(
+            f"schema id {schema_id}", lambda: self._client.get_schema(schema_id)
+        )
         if found.schema_str is None:  # typed optional; a registered schema has text
             raise ValueError(f"schema id {schema_id} has no schema text")
         return parse_schema(json.loads(found.schema_str))

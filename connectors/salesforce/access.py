@@ -51,7 +51,11 @@ WRITE_BACKS: tuple[tuple[ObjectName, str, str], ...] = (
     ("Lead", "email_opt_out", "HasOptedOutOfEmail"),
     ("Contact", "email_opt_out", "HasOptedOutOfEmail"),
 )
-_FLAG: dict[Permission, str] = {"read": "queryable", "create": "createable", "edit": "updateable"}
+_FLAG: dict[Permission, str] = {
+    "read": "queryable",
+    "create": "createable",
+    "edit": "updateable",
+}
 _NEEDED = "Engage needs Enterprise, Unlimited, Developer or Performance Edition"
 _SETUP = (
     f"if Task.{EXTERNAL_ID} does not exist, create it as a Text(255) custom field "

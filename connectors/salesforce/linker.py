@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.salesforce import policy, soql
-from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.errors import SkippableRecordError
+from connectors.salesforce.errors import ErrorKind, Problem, SkippableRecordError
+from connectors.salesforce.ports import SalesforceApi
 from connectors.salesforce.records import flatten
 from connectors.salesforce.verify import RecordVerifier
 from streams.contacts.mapping import salesforce_fields
@@ -35,6 +35,8 @@ class Outcome:
     candidates: tuple[str, ...] = ()
     message: str | None = None
     fields: tuple[str, ...] = ()
+    # The org refused the Contact's new Account; the Contact was created without it.
+    account_refused: Problem | None = None
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Linker:
     """
 
     def __init__(
-        self, client: SalesforceClient, settings: Callable[[], CrmSettings | None]
+        self, client: SalesforceApi, settings: Callable[[], CrmSettings | None]
     ) -> None:
         self.client, self._settings = client, settings
         self._createable: dict[str, frozenset[str]] = {}
@@ -205,13 +207,8 @@ class Linker:
             for k, v in command["fields"].items()
             if v not in (None, "") and k in allowed[sobject]
         }
-        # A Contact's company is its Account's name (association, not a field).
-        company = command["fields"].get(policy.ACCOUNT_NAME)
-        if sobject == "Contact" and crm.sync_settings.auto_associate_accounts:
-            account = self._account_for(company, body.get("Email"), crm)
-            if account:
-                body["AccountId"] = account
         try:
+            # Before any Account is made for it: a refused person makes no Account.
             policy.check(
                 command | {"operation": "CREATE", "fields": body,
                            "engage_contact_id": None},
@@ -220,6 +217,27 @@ class Linker:
         except policy.PolicyRefusal as exc:
             # e.g. no value and no default for a required field: reported, not forced.
             return Outcome(False, "policy-refused", message=str(exc))
+        # A Contact's company is its Account's name (association, not a field).
+        company = command["fields"].get(policy.ACCOUNT_NAME)
+        refused: Problem | None = None
+        if sobject == "Contact" and crm.sync_settings.auto_associate_accounts:
+            account = self._account_for(company, command["fields"].get("Email"), crm)
+            if isinstance(account, Problem):
+                if crm.sync_settings.on_account_refused == "skip_contact":
+                    return Outcome(
+                        False, account.code, sobject="Account",
+                        message=account.message, fields=account.fields,
+                    )
+                refused = account
+            elif account:
+                body["AccountId"] = account
+        outcome = self._create_record(sobject, body, crm)
+        outcome.account_refused = refused
+        return outcome
+
+    def _create_record(
+        self, sobject: str, body: dict[str, Any], crm: CrmSettings
+    ) -> Outcome:
         try:
             answer = self.client.request(
                 "POST", f"sobjects/{sobject}/", json=body, headers=NO_DUPLICATES
@@ -265,8 +283,9 @@ class Linker:
 
     def _account_for(
         self, company: str | None, email: str | None, crm: CrmSettings
-    ) -> str | None:
-        """An existing Account by company name, then by the email's website domain."""
+    ) -> str | Problem | None:
+        """An existing Account by company name, then by the email's website domain;
+        else a new one when settings say so, or the org's reason for refusing it."""
         company = (company or "").strip()
         email = normalize_email(email) or ""
         domain = email.split("@", 1)[1] if "@" in email else ""
@@ -285,11 +304,30 @@ class Linker:
                 if _website_host(row.get("Website")) in (domain, "www." + domain):
                     return str(row["Id"])
         if company and crm.sync_settings.engage_created_accounts == "create":
-            answer = self.client.request(
-                "POST", "sobjects/Account/", json={"Name": company}
-            )
-            return str(answer["id"])
+            return self._create_account(company)
         return None
+
+    def _create_account(self, company: str) -> str | Problem:
+        """Create the Account under the write policy and the org's duplicate rules.
+
+        Another writer may have created it since our query (a Contact of the same
+        company keyed elsewhere): the duplicate rule's match is that Account.
+        """
+        body = {"Name": company}
+        try:
+            policy.check({"operation": "CREATE", "sobject": "Account", "fields": body})
+            answer = self.client.request(
+                "POST", "sobjects/Account/", json=body, headers=NO_DUPLICATES
+            )
+        except policy.PolicyRefusal as exc:
+            return Problem(ErrorKind.SKIPPABLE, "policy-refused", str(exc))
+        except SkippableRecordError as exc:
+            matched = _duplicate_ids(exc.problem.details)
+            if exc.problem.code == "DUPLICATES_DETECTED" and matched:
+                log.info("Account %r is %s (duplicate rule)", company, matched[0])
+                return matched[0]
+            return exc.problem
+        return str(answer["id"])
 
 
 def _typed(value: Any, boolean: bool) -> Any:

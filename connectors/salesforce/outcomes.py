@@ -35,6 +35,8 @@ class Pending:
     command: dict[str, Any]
     result: dict[str, Any] | None = None
     attempts: int = 0
+    # Results published before `result`: an Account refused ahead of its Contact.
+    also: list[dict[str, Any]] = field(default_factory=list)
 
 def avro_values(values: dict[str, Any]) -> dict[str, Any]:
     return {

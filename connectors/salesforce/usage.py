@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.ends import TopicReader
-from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, latest_values
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -89,7 +89,7 @@ class UsageLedger:
                 return
             try:
                 record = self._serde.decode("ApiUsage", value)
-            except DecodeError:
+            except (DecodeError, RegistryUnavailable):
                 return
             self._others[key] = dict(record["hours"])
 

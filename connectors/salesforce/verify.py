@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.salesforce import soql
-from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.ports import SalesforceApi
 from connectors.salesforce.records import flatten
 
 PREFIXES = {"00Q": "Lead", "003": "Contact"}
@@ -72,7 +72,7 @@ class RecordVerifier:
     """
 
     def __init__(
-        self, client: SalesforceClient, fields: Callable[[str], list[str]]
+        self, client: SalesforceApi, fields: Callable[[str], list[str]]
     ) -> None:
         self.client, self._fields = client, fields
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from connectors.salesforce import soql
-from connectors.salesforce.client import COLLECTION_LIMIT, SalesforceClient
+from connectors.salesforce.client import COLLECTION_LIMIT
 from connectors.salesforce.errors import ErrorKind, classify_record_error, to_exception
+from connectors.salesforce.ports import SalesforceApi
 
 ResultFor = Callable[..., None]
 DeadLetter = Callable[[Any, str, str], None]
@@ -17,7 +18,7 @@ class WriteBacks:
     """Applies UPDATE commands (already allowed by write policy) in batches of 200."""
 
     def __init__(
-        self, client: SalesforceClient, result_for: ResultFor, dead_letter: DeadLetter
+        self, client: SalesforceApi, result_for: ResultFor, dead_letter: DeadLetter
     ) -> None:
         self.client = client
         self._result_for, self._dead_letter = result_for, dead_letter

@@ -88,15 +88,26 @@ class ActivityProcessor:
         # Contacts already checked for a copy; bounded, since forgetting one only
         # costs a store lookup (the copy is then found and nothing is sent).
         self._copies_requested: OrderedDict[str, None] = OrderedDict()
+        self._batch_copies: list[str] = []
         self.dead_letters = DeadLetters(producer, topics.dlq.name)
         self.stats = ActivityStats()
         self._inputs = topics.activity_inputs
 
     async def handle(self, batch: Sequence[Origin]) -> None:
-        """Emit each message's outcome, then wait until Kafka acknowledged it all."""
-        for origin in batch:
-            self.handle_one(origin)
-        await self.producer.flush_async()
+        """Emit each message's outcome, then wait until Kafka acknowledged it all.
+
+        Safe to redo after it raised: nothing it remembers skips an output on replay.
+        """
+        self._batch_copies = []
+        try:
+            for origin in batch:
+                self.handle_one(origin)
+            await self.producer.flush_async()
+        except BaseException:
+            # Copy requests of a batch that is redone must go out again.
+            for ecid in self._batch_copies:
+                self._copies_requested.pop(ecid, None)
+            raise
 
     def handle_one(self, origin: Origin) -> None:
         self.stats.events_in += 1
@@ -157,6 +168,7 @@ class ActivityProcessor:
         with contacts._lock:
             known = contacts.store.get(ecid) or contacts.store.by_salesforce_id(who)
         self._copies_requested[ecid] = None
+        self._batch_copies.append(ecid)
         if len(self._copies_requested) > COPY_CHECKS_REMEMBERED:
             self._copies_requested.popitem(last=False)
         if known is not None:
@@ -206,7 +218,7 @@ class ActivityProcessor:
             return 0
         if not parked.loaded:
             parked.load()
-        released = 0
+        released: list[str] = []
         for item in parked.for_contact(engage_contact_id):
             if item["reason"] != NOT_LINKED:
                 continue
@@ -220,11 +232,13 @@ class ActivityProcessor:
             self.producer.produce(
                 self.topics.parked.name, None, item["event_id"].encode()
             )
-            parked.remove(item["event_id"])
-            released += 1
+            released.append(item["event_id"])
         self.producer.flush()
-        self.stats.released += released
-        return released
+        # Forgotten only once acknowledged: a release that failed is redone in full.
+        for event_id in released:
+            parked.remove(event_id)
+        self.stats.released += len(released)
+        return len(released)
 
     def release_held(self, user_id: str | None = None) -> int:
         """Write the activities held for a user (or for every user) who is no longer

@@ -68,17 +68,19 @@ class ContactActions:
     def handle(self, batch: list[Origin]) -> None:
         if not self.c.loaded:
             self.c.load()
-        for origin in batch:
-            try:
-                event = self.c.serde.decode("ContactEvent", origin.value)
-            except DecodeError as exc:
-                self.c.stats.dead_letters += 1
-                self.c.dead_letters.send(origin, exc, "undecodable")
-                continue
-            self.stats.actions_in += 1
-            with self.c._lock:
+        # One transaction, flushed inside it: if Kafka does not acknowledge the
+        # outputs, the copy rolls back too, so redoing the batch emits them again.
+        with self.c._lock, self.c.store.batch():
+            for origin in batch:
+                try:
+                    event = self.c.serde.decode("ContactEvent", origin.value)
+                except DecodeError as exc:
+                    self.c.stats.dead_letters += 1
+                    self.c.dead_letters.send(origin, exc, "undecodable")
+                    continue
+                self.stats.actions_in += 1
                 self._action(event, self.c._settings() or CrmSettings(objects={}))
-        self.c.producer.flush()
+            self.c.producer.flush()
 
     def _action(self, event: dict[str, Any], crm: CrmSettings) -> None:
         ref, ecid = event["contact"], event["contact"]["engage_contact_id"]
@@ -282,9 +284,11 @@ class ContactActions:
         if result["status_code"] not in LINK_STATUSES:
             return
         with self.link_lock:
-            with self.c._lock:
+            # The link is in Engage's copy before releasing; rolled back with it if
+            # Kafka does not acknowledge it, so a redone batch links again.
+            with self.c._lock, self.c.store.batch():
                 linked = self._link(result)
-            self.c.producer.flush()  # the link is in Engage's copy before releasing
+                self.c.producer.flush()
             if linked and self.release is not None:
                 ecid, sf_id = result["engage_contact_id"], result["salesforce_id"]
                 self.stats.released += self.release(ecid, sf_id)

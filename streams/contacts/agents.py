@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import faust
 
+from connectors.kafka.deadletter import Origin
 from engage_sync.settings import KafkaSettings, WorkerSettings
-from streams.activity.agents import origin_of
+from streams.batches import BatchLoop
 from streams.contacts.actions import ContactActions
 from streams.contacts.processor import ContactsProcessor
 from streams.contacts.store import ContactStore
@@ -31,28 +33,32 @@ def register(
     within = settings.batch_within_ms / 1000
     topics = processor.topics
 
-    async def run_batches(stream: faust.StreamT, work: object) -> None:
-        await ready.wait()
-        loop = asyncio.get_running_loop()
-        # faust's StreamT stub lacks take_events; the Stream it gets has it.
-        async for events in stream.take_events(  # type: ignore[attr-defined]
-            settings.batch_size, within
-        ):
+    def batches(name: str, work: Callable[[list[Origin]], None]) -> BatchLoop:
+        async def handle(batch: list[Origin]) -> None:
             # Matching and SQLite work run off the event loop so heartbeats keep going.
-            batch = [origin_of(e) for e in events]
-            await loop.run_in_executor(None, work, batch)  # type: ignore[arg-type]
+            await asyncio.get_running_loop().run_in_executor(None, work, batch)
+
+        return BatchLoop(name, handle, settings.batch_size, within)
+
+    async def run_batches(stream: faust.StreamT, loop: BatchLoop) -> None:
+        await ready.wait()
+        await loop.run(stream)
+
+    records = batches("salesforce_records_to_engage_contacts", processor.handle)
+    contact_actions_loop = batches("contact_actions", actions.handle)
+    results = batches("links_from_salesforce_results", actions.handle_results)
 
     @app.agent(app.topic(topics.records.name, acks=True), concurrency=1,
                name="salesforce_records_to_engage_contacts")
     async def salesforce_records_to_engage_contacts(stream: faust.StreamT) -> None:
-        await run_batches(stream, processor.handle)
+        await run_batches(stream, records)
 
     @app.agent(app.topic(topics.contact_actions.name, acks=True), concurrency=1,
                name="contact_actions")
     async def contact_actions(stream: faust.StreamT) -> None:
-        await run_batches(stream, actions.handle)
+        await run_batches(stream, contact_actions_loop)
 
     @app.agent(app.topic(topics.results.name, acks=True), concurrency=1,
                name="links_from_salesforce_results")
     async def links_from_salesforce_results(stream: faust.StreamT) -> None:
-        await run_batches(stream, actions.handle_results)
+        await run_batches(stream, results)

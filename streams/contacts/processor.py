@@ -11,7 +11,7 @@ from typing import Any
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.ends import TopicReader
-from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
 from engage_sync import metrics
@@ -110,7 +110,7 @@ class ContactsProcessor:
             for msg in follow(reader, self.topics.contacts.name, self._stop.is_set):
                 try:
                     self._apply_topic_record(msg)
-                except DecodeError:
+                except (DecodeError, RegistryUnavailable):
                     continue
 
     def stop(self) -> None:
@@ -139,7 +139,9 @@ class ContactsProcessor:
                     self._account(record, crm)
                 else:
                     self._contact(record, crm)
-        self.producer.flush()
+            # Inside the transaction: if Kafka does not acknowledge the changes,
+            # the copy rolls back too, so redoing the batch emits them again.
+            self.producer.flush()
 
     def _emit(self, before: EngageContact | None, after: EngageContact) -> None:
         if not changed(before, after):

@@ -125,6 +125,11 @@ class SyncSettings(BaseModel):
         "create_lead"
     )
     engage_created_accounts: Literal["create", "none"] = "none"
+    # The org refused a new Contact's Account (validation or duplicate rule): create
+    # the Contact without it (a private Contact) or leave the person unlinked.
+    on_account_refused: Literal["create_contact_without_account", "skip_contact"] = (
+        "create_contact_without_account"
+    )
     auto_associate_accounts: bool = True
     write_activity_history: bool | dict[Literal["Lead", "Contact"], bool] = True
     phone_region: str = Field("US", min_length=2, max_length=2)

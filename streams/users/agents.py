@@ -5,12 +5,12 @@ from __future__ import annotations
 import faust
 
 from connectors.kafka.clients import AckingProducer
-from connectors.kafka.deadletter import DeadLetters
+from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.snapshot import is_sentinel
 from connectors.kafka.topics import Topics
 from engage_sync.settings import WorkerSettings
-from streams.activity.agents import origin_of
+from streams.batches import BatchLoop
 
 
 def register(
@@ -25,16 +25,19 @@ def register(
     dead_letters = DeadLetters(producer, topics.dlq.name)
     within = settings.batch_within_ms / 1000
 
+    async def check(batch: list[Origin]) -> None:
+        for origin in batch:
+            if origin.value is None or is_sentinel(origin.key):
+                continue  # tombstones: compaction's deletes and read-to-end marks
+            try:
+                serde.decode("UserEvent", origin.value)
+            except DecodeError as exc:
+                dead_letters.send(origin, exc, "undecodable")
+        await producer.flush_async()
+
+    loop = BatchLoop("user_events_check", check, settings.batch_size, within)
+
     @app.agent(app.topic(topics.users.name, acks=True), concurrency=1,
                name="user_events_check")
     async def user_events_check(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(settings.batch_size, within):  # type: ignore[attr-defined]
-            for event in events:
-                origin = origin_of(event)
-                if origin.value is None or is_sentinel(origin.key):
-                    continue  # tombstones: compaction's deletes and read-to-end marks
-                try:
-                    serde.decode("UserEvent", origin.value)
-                except DecodeError as exc:
-                    dead_letters.send(origin, exc, "undecodable")
-            await producer.flush_async()
+        await loop.run(stream)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from connectors.kafka.ends import TopicReader
-from connectors.kafka.serde import DecodeError, Serde
+from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -67,7 +67,7 @@ class UserDirectory(threading.Thread):
         """Apply a new event; returns its user id (None: unreadable or seen)."""
         try:
             event = self._serde.decode("UserEvent", msg.value())
-        except DecodeError:
+        except (DecodeError, RegistryUnavailable):
             return None
         user, at = event["user_id"], (msg.partition(), msg.offset())
         seen = self._applied.get(user)

@@ -41,6 +41,7 @@ class Pipeline:
     current: dict[str, Proc] = field(default_factory=dict)
     started: list[Proc] = field(default_factory=list)
     kills: Counter[str] = field(default_factory=Counter)
+    restarts: Counter[str] = field(default_factory=Counter)
     crashes: list[Crash] = field(default_factory=list)
     exit_codes: dict[str, int] = field(default_factory=dict)
 
@@ -68,6 +69,24 @@ class Pipeline:
         self.kills[role] += 1
         if before_restart is not None:
             before_restart()
+        self.start(role)
+
+    def sigterm_and_restart(self, role: str, within: float = 30.0) -> None:
+        """SIGTERM the role's process, require it gone within `within` seconds (the
+        stop deadline a supervisor grants before SIGKILL), then start a new one."""
+        self.watch()
+        proc = self.current[role]
+        proc.popen.send_signal(signal.SIGTERM)
+        try:
+            proc.popen.wait(within)
+        except subprocess.TimeoutExpired:
+            self.processes.kill9(proc)
+            raise AssertionError(
+                f"{proc.name} still running {within:.0f} s after SIGTERM: "
+                + " | ".join(proc.output().strip().splitlines()[-4:])[-700:]
+            ) from None
+        self.exit_codes[proc.name] = proc.popen.returncode
+        self.restarts[role] += 1
         self.start(role)
 
     def watch(self) -> bool:

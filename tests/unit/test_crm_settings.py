@@ -769,3 +769,17 @@ def test_dump_of_a_full_document_reads_back_equal() -> None:
     assert "poll_interval: 90s" in text
     assert "poll_interval: 2h" in text
     assert "poll_interval: 1m" in text
+
+
+def test_on_account_refused_defaults_to_creating_the_contact_and_refuses_others() -> (
+    None
+):
+    settings = parse_document("objects: {}")
+    assert settings.sync_settings.on_account_refused == "create_contact_without_account"
+    skip = parse_document(
+        "objects: {}\nsync_settings: {on_account_refused: skip_contact}"
+    )
+    assert skip.sync_settings.on_account_refused == "skip_contact"
+    (problem,) = problems_of("objects: {}\nsync_settings: {on_account_refused: force}")
+    assert problem.startswith("sync_settings.on_account_refused: ")
+    assert "create_contact_without_account" in problem and "skip_contact" in problem

@@ -393,3 +393,26 @@ def test_admin_merge_deletes_losers_and_moves_tasks(
     rec = get(state, loser)
     assert rec["IsDeleted"] is True and rec["MasterRecordId"] == master
     assert get(state, task)["WhoId"] == master
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_standard_account_rule_refuses_a_company_name_written_another_way(
+    active: bool, dml: Dml, state: OrgState
+) -> None:
+    from sandbox.seed import standard_account_duplicate_rule
+
+    rule = standard_account_duplicate_rule(active)
+    state.set_rules(RuleSet.from_json({"duplicate_rules": [rule]}))
+    first = dml.create("Account", {"Name": "Initech"}, OPTS)
+    if not active:
+        assert dml.create("Account", {"Name": "The INITECH, Inc."}, OPTS) != first
+        return
+    e = err(dml.create, "Account", {"Name": "The INITECH, Inc."}, OPTS)
+    assert e.error_code == "DUPLICATES_DETECTED"
+    result = e.body()[0]["duplicateResult"]
+    assert result["duplicateRule"] == "Standard_Account_Duplicate_Rule"
+    assert result["allowSave"] is True  # Allow + Alert: refused without the header
+    assert result["matchResults"][0]["matchRecords"][0]["record"]["Id"] == first
+    assert dml.create("Account", {"Name": "Initech Labs"}, OPTS) != first
+    allowed = WriteOptions(allow_save=True)
+    assert dml.create("Account", {"Name": "Initech Corp"}, allowed) != first
