@@ -206,6 +206,7 @@ def test_sync_settings_save_and_history_download_is_the_exact_yaml(
     data = form | {
         "engage_created_contacts": "none",
         "engage_created_accounts": "none",
+        "on_account_refused": "skip_contact",
         "activity.global": "on",
         "activity.Lead": "off",
         "match_order": "Lead,Contact",
@@ -217,6 +218,7 @@ def test_sync_settings_save_and_history_download_is_the_exact_yaml(
     sync = settings.sync_settings
     assert sync.write_activity_history == {"Lead": False, "Contact": True}
     assert sync.match_order == ["Lead", "Contact"] and sync.phone_region == "GB"
+    assert sync.on_account_refused == "skip_contact"
 
     saves = history(kafka_settings)
     assert [s.sha256 for s in saves] == [meta["sha256"]]

@@ -30,6 +30,10 @@ MATCH_ORDERS = {
     "Contact": "Contacts only",
     "Lead": "Leads only",
 }
+ACCOUNT_REFUSED_CHOICES = (
+    ("create_contact_without_account", "Create the Contact without an Account"),
+    ("skip_contact", "Create nothing: leave the contact unlinked"),
+)
 TASK_CHOICES = (
     ("integration_user", "Assign them to the integration user"),
     ("hold", "Hold them until the Engage user is mapped"),
@@ -72,6 +76,7 @@ def _page(
         match_order=",".join(sync.match_order),
         contact_choices=CONTACT_CHOICES,
         account_choices=ACCOUNT_CHOICES,
+        account_refused_choices=ACCOUNT_REFUSED_CHOICES,
         match_orders=MATCH_ORDERS,
         task_choices=TASK_CHOICES,
         base_sha256=sha256,
@@ -98,6 +103,7 @@ def _from_form(form: Any) -> dict[str, Any]:
     return {
         "engage_created_contacts": editing.form_text(form, "engage_created_contacts"),
         "engage_created_accounts": editing.form_text(form, "engage_created_accounts"),
+        "on_account_refused": editing.form_text(form, "on_account_refused"),
         "auto_associate_accounts": form.get("auto_associate_accounts") == "on",
         "write_activity_history": activity,
         "phone_region": editing.form_text(form, "phone_region"),
@@ -114,7 +120,8 @@ async def save(request: Request) -> Response:
     wanted = _from_form(form)
 
     def change(data: dict[str, Any]) -> None:
-        data["sync_settings"] = wanted
+        # Over the settings in force: a key this page does not show is kept.
+        data["sync_settings"] = {**data.get("sync_settings", {}), **wanted}
 
     outcome = await editing.saving(request, form, change)
     if outcome.sha256:
