@@ -28,6 +28,12 @@ class BackfillPaused(RuntimeError):
     """The API budget is short: the backfill stopped cleanly and resumes later."""
 
 
+def backfill_calls(matching: int) -> int:
+    """API calls a backfill of `matching` records costs: the count, the describe,
+    and one query page per 2,000 records (at least one)."""
+    return 2 + max(1, math.ceil(matching / PAGE_SIZE))
+
+
 @dataclass
 class Plan:
     object: str
@@ -71,7 +77,7 @@ class Backfill:
     def plan(self, obj: ObjectName, crm: CrmSettings, allow_all: bool = False) -> Plan:
         where = self._where(obj, crm, allow_all)
         matching = self.client.count(soql.count(obj, where))
-        return Plan(obj, matching, 2 + max(1, math.ceil(matching / PAGE_SIZE)))
+        return Plan(obj, matching, backfill_calls(matching))
 
     def run(
         self,

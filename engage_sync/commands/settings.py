@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -22,13 +23,24 @@ def apply(
     skip_describe: Annotated[
         bool, typer.Option(help="Do not check fields against Salesforce describe.")
     ] = False,
+    if_sha256: Annotated[
+        str | None,
+        typer.Option(
+            "--if-sha256",
+            help="Apply only if the settings in force still have this sha256 "
+            "(`settings show` prints it; 'none' when none were applied).",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(help="Who applies it, for the history (default: your OS user)."),
+    ] = None,
 ) -> None:
     """Validate FILE (also against the org's describe), then publish it if valid."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
-    from streams.settings.describe_check import CREATED_BY, check_against_describe
     from streams.settings.document import SettingsError, parse_document
-    from streams.settings.topic import publish
+    from streams.settings.save import StaleSettings, check_with_salesforce, save
 
     kafka = load(KafkaSettings)
     try:
@@ -38,30 +50,23 @@ def apply(
             typer.echo(f"{file}: {problem}", err=True)
         raise typer.Exit(1) from None
     if not skip_describe:
-        from connectors.salesforce.access import require_access
         from connectors.salesforce.client import SalesforceClient
         from engage_sync.errors import require_salesforce
 
         salesforce = load(SalesforceSettings)
         require_salesforce(salesforce)
         client = SalesforceClient(salesforce).connect()
-        # The grants first: a missing one would otherwise read as a bad field.
-        describes = require_access(client, settings, salesforce.username)
-        names: set[str] = set(settings.objects) | (
-            {"Account"} if "Contact" in settings.objects else set()
-        )
-        created = CREATED_BY.get(settings.sync_settings.engage_created_contacts)
-        if created:  # the create pre-flight needs its describe even when unsynced
-            names.add(created)
-        for name in sorted(names - set(describes)):
-            describes[name] = client.describe(name)
-        problems = check_against_describe(settings, describes)
+        problems = check_with_salesforce(client, settings, salesforce.username)
         if problems:
             for problem in problems:
                 typer.echo(f"{file}: {problem}", err=True)
             raise typer.Exit(1)
     ensure_topics(kafka, Topics(kafka).all())
-    digest = publish(kafka, settings, str(file))
+    try:
+        digest = save(kafka, settings, str(file), by or getpass.getuser(), if_sha256)
+    except StaleSettings as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(1) from None
     synced = ", ".join(settings.synced()) or "nothing"
     typer.echo(f"applied {file} (sha256 {digest[:12]}); sync on for: {synced}")
 
@@ -85,8 +90,9 @@ def show() -> None:
         )
         raise typer.Exit(1)
     settings, meta = found
+    by = f" by {meta['by']}" if meta.get("by") else ""
     typer.echo(
-        f"# applied {meta['applied_at']} from {meta['source']} "
+        f"# applied {meta['applied_at']}{by} from {meta['source']} "
         f"(sha256 {meta['sha256']})"
     )
     typer.echo(dump_document(settings), nl=False)

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.routing import Mount
 
 from engage_sync.connection.model import Status
+from engage_sync.console.crm import Crm
 from engage_sync.console.security import LockOut, Session, Sessions, same_secret
 from engage_sync.settings import ConsoleSettings
 
@@ -38,6 +39,7 @@ class Console:
     templates: Jinja2Templates
     password_hash: str
     api_token: str | None
+    crm: Crm | None = None
 
     def cookie(
         self, response: Response, request: Request, name: str, value: str
@@ -109,18 +111,32 @@ def listed_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def create_app(settings: ConsoleSettings, status: Callable[[], Status]) -> FastAPI:
+def create_app(
+    settings: ConsoleSettings,
+    status: Callable[[], Status],
+    crm: Crm | None = None,
+) -> FastAPI:
     """The console app.
 
     Args:
         settings: validated console settings (login, lock-out, cookies).
         status: gives the Connection page's data (`engage_sync.connection`).
+        crm: the settings topic and org the settings pages read and save; None:
+            those pages say they are not wired.
 
     Returns:
         The ASGI app, ready for uvicorn or a test client.
     """
     from engage_sync.console import api, auth
-    from engage_sync.console.pages import connection, placeholders
+    from engage_sync.console.pages import (
+        connection,
+        field_mapping,
+        history,
+        placeholders,
+        sync,
+        sync_rules,
+        sync_settings,
+    )
 
     app = FastAPI(
         title="engage-sync admin console",
@@ -143,9 +159,20 @@ def create_app(settings: ConsoleSettings, status: Callable[[], Status]) -> FastA
         templates=Jinja2Templates(directory=HERE / "templates"),
         password_hash=settings.admin_password_hash(),
         api_token=token.get_secret_value() if token is not None else None,
+        crm=crm,
     )
     app.middleware("http")(_guard)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (auth.router, connection.router, placeholders.router, api.router):
+    for router in (
+        auth.router,
+        connection.router,
+        sync_rules.router,
+        field_mapping.router,
+        sync.router,
+        sync_settings.router,
+        history.router,
+        placeholders.router,
+        api.router,
+    ):
         app.include_router(router)
     return app

@@ -25,18 +25,18 @@ PAGES = (
     Page(
         "sync-rules",
         "Sync rules",
-        False,
+        True,
         "Which Salesforce records sync to Engage: AND/OR conditions per object, "
         "with a preview of how many records match.",
     ),
     Page(
         "field-mapping",
         "Field mapping",
-        False,
+        True,
         "Engage fields against Salesforce fields, with examples, defaults and "
         "sync direction.",
     ),
-    Page("sync", "Sync", False, "The On/Off toggle and poll interval per object."),
+    Page("sync", "Sync", True, "The On/Off toggle and poll interval per object."),
     Page(
         "poll-historical-data",
         "Poll Historical Data",
@@ -46,7 +46,7 @@ PAGES = (
     Page(
         "sync-settings",
         "Sync settings",
-        False,
+        True,
         "Contacts and accounts created in Engage, auto-associate, activity "
         "history, match order.",
     ),

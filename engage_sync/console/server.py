@@ -31,6 +31,17 @@ def status_source(seconds: float) -> object:
     return CachedStatus(lambda: gather(kafka, salesforce, budget), seconds)
 
 
+def crm_source() -> object:
+    """The settings topic and org the settings pages read and save."""
+    from engage_sync.console.crm import Crm
+
+    try:
+        salesforce: SalesforceSettings | None = load(SalesforceSettings)
+    except ConfigError:
+        salesforce = None  # status_source has said so already
+    return Crm(load(KafkaSettings), salesforce)
+
+
 def serve(settings: ConsoleSettings) -> None:
     """Serve the console until SIGTERM or Ctrl-C (uvicorn handles both).
 
@@ -41,7 +52,11 @@ def serve(settings: ConsoleSettings) -> None:
 
     from engage_sync.console.app import create_app
 
-    app = create_app(settings, status_source(settings.status_cache_seconds))  # type: ignore[arg-type]
+    app = create_app(
+        settings,
+        status_source(settings.status_cache_seconds),  # type: ignore[arg-type]
+        crm_source(),  # type: ignore[arg-type]
+    )
     scheme = "https" if settings.uses_tls else "http"
     log.info("admin console on %s://%s:%d", scheme, settings.host, settings.port)
     uvicorn.run(

@@ -1,4 +1,8 @@
-"""CRM settings on the compacted `engage.settings` topic: publish, read, follow live."""
+"""CRM settings on the compacted `engage.settings` topic: publish, read, follow live.
+
+The document in force is keyed `crm-settings`; each save also writes a copy under
+its own `history:` key (streams/settings/history.py), which compaction keeps.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import logging
 import threading
 from datetime import UTC, datetime
 
+from confluent_kafka import Message
+
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
-from connectors.kafka.snapshot import follow, latest_values
+from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
 from streams.settings.document import dump_document, parse_document
@@ -20,31 +26,55 @@ log = logging.getLogger(__name__)
 KEY = b"crm-settings"
 
 
-def publish(kafka: KafkaSettings, settings: CrmSettings, source: str | None) -> str:
-    """Publish validated settings; returns the document's sha256."""
+def publish(
+    kafka: KafkaSettings,
+    settings: CrmSettings,
+    source: str | None,
+    by: str | None = None,
+) -> str:
+    """Publish validated settings and their history copy; returns the sha256.
+
+    Callers check first: `streams.settings.save.save` is the guarded way in.
+    """
+    from streams.settings.history import BY_HEADER, history_key
+
     text = dump_document(settings)
     digest = hashlib.sha256(text.encode()).hexdigest()
+    applied_at = datetime.now(UTC)
     record = {
         "document": text,
-        "applied_at": datetime.now(UTC),
+        "applied_at": applied_at,
         "source": source,
         "sha256": digest,
     }
+    value = Serde().encode("CrmSettingsDocument", record)
+    headers = [(BY_HEADER, by.encode("utf-8"))] if by else None
+    topic = Topics(kafka).settings.name
     producer = AckingProducer(kafka)
-    producer.produce(
-        Topics(kafka).settings.name, Serde().encode("CrmSettingsDocument", record), KEY
-    )
+    # One partition, so the history copy lands first and the document in force
+    # never points at a save the history lacks.
+    producer.produce(topic, value, history_key(applied_at, digest), headers)
+    producer.produce(topic, value, KEY, headers)
     producer.flush()
     return digest
 
 
 def current(kafka: KafkaSettings) -> tuple[CrmSettings, dict[str, object]] | None:
     """The settings in force and their metadata, or None when none were ever applied."""
+    from streams.settings.history import by_of
+
+    last: list[Message] = []
+
+    def keep(msg: Message) -> None:
+        if msg.key() == KEY:
+            last[:] = [msg]
+
     with TopicReader.open(kafka) as reader:
-        value = latest_values(reader, Topics(kafka).settings.name).get(KEY)
-    if value is None:
+        read_to_end(reader, Topics(kafka).settings.name, keep)
+    if not last or last[0].value() is None:
         return None
-    record = Serde().decode("CrmSettingsDocument", value)
+    record = dict(Serde().decode("CrmSettingsDocument", last[0].value()))
+    record["by"] = by_of(last[0])
     return parse_document(record["document"]), record
 
 
