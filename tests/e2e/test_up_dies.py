@@ -7,13 +7,13 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import termios
 import threading
 from pathlib import Path
 
 import pytest
 
+from engage_sync.supervisor import Supervisor, cli_argv
 from tests.conftest import REPO
 from tests.e2e.test_up import _processes_with
 from tests.waiting import wait_until
@@ -35,7 +35,7 @@ def _up_env(data_dir: Path) -> dict[str, str]:
 
 
 def _up_args(data_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "engage_sync.cli", "up", "--data-dir", str(data_dir)]
+    return cli_argv("up", "--data-dir", str(data_dir))
 
 
 def _wait_for_children(data_dir: Path, up: subprocess.Popen[bytes], log: Path) -> None:
@@ -48,8 +48,6 @@ def _wait_for_children(data_dir: Path, up: subprocess.Popen[bytes], log: Path) -
 
 @pytest.mark.tansu
 def test_sigkilled_up_leaves_no_child_running(tmp_path: Path) -> None:
-    from engage_sync.supervisor import Supervisor
-
     data_dir = tmp_path / "state"
     with Supervisor(tmp_path) as supervisor:
         up = supervisor.start("up", _up_args(data_dir), env=_up_env(data_dir))

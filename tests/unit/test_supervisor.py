@@ -80,7 +80,7 @@ def test_without_deathsig_an_engage_sync_child_ends_when_its_pipe_closes(
 
 
 def test_orphan_ignoring_sigterm_kills_itself_after_the_grace(tmp_path: Path) -> None:
-    child = WATCHER.replace("sys.argv[1:] == [\"stubborn\"]", "True")
+    child = WATCHER.replace('sys.argv[1:] == ["stubborn"]', "True")
     pid = _kill_supervisor_with_child(tmp_path, child, deathsig=False, grace=1.0)
     wait_until(lambda: not _alive(pid), 15, what="the stubborn child gone")
 
