@@ -137,7 +137,14 @@ def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from connectors.kafka.embedded import EmbeddedBroker
 
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    with EmbeddedBroker(log_path=log) as broker:
+    # Through the supervisor, so the broker does not outlive a killed test run.
+    with (
+        Supervisor() as supervisor,
+        EmbeddedBroker(
+            log_path=log,
+            spawn=lambda argv, log: supervisor.start("tansu", argv, log=log).popen,
+        ) as broker,
+    ):
         yield broker.bootstrap
 
 
