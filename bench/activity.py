@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -17,6 +14,7 @@ from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import Supervisor, cli_argv
 from streams.activity.formatting import call_to_task
 from tests.factories import call_event
 
@@ -108,14 +106,8 @@ def agent(settings: KafkaSettings, n: int) -> float:
         "KAFKA_GROUP_PREFIX": settings.group_prefix,
         "KAFKA_SESSION_TIMEOUT_MS": "6000",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engage_sync.cli", "worker"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    supervisor = Supervisor(cwd=REPO)
+    supervisor.start("worker", cli_argv("worker"), env)
     try:
         consumer = _consumer(settings, f"{settings.group_prefix}.reader")
         consumer.subscribe([Topics(settings).commands.name])
@@ -134,8 +126,4 @@ def agent(settings: KafkaSettings, n: int) -> float:
             raise RuntimeError(f"agent produced {seen}/{n} commands in time")
         return n / max(1e-6, last - first)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        supervisor.close()

@@ -18,6 +18,7 @@ from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import Supervisor, cli_argv
 
 
 def publish_records(settings: KafkaSettings, n: int) -> None:
@@ -75,10 +76,8 @@ def agent(settings: KafkaSettings, n: int) -> float:
         "KAFKA_GROUP_PREFIX": settings.group_prefix,
         "KAFKA_SESSION_TIMEOUT_MS": "6000",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engage_sync.cli", "worker"], env=env, cwd=REPO,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    supervisor = Supervisor(cwd=REPO)
+    supervisor.start("worker", cli_argv("worker"), env)
     try:
         consumer = _consumer(settings, f"{settings.group_prefix}.reader-in")
         consumer.subscribe([Topics(settings).contacts.name])
@@ -96,8 +95,7 @@ def agent(settings: KafkaSettings, n: int) -> float:
             raise RuntimeError(f"worker published {seen}/{n} contacts in time")
         return n / max(1e-6, last - first)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        supervisor.close()
 
 
 _RSS_PROBE = """

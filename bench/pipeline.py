@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +15,7 @@ from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import Supervisor, cli_argv
 from sandbox.admin import SandboxAdmin
 from tests.factories import call_event, contact_ref
 
@@ -48,30 +46,15 @@ class Pipeline:
             "METRICS_PORT": "0",
         } | (extra_env or {})
         self.logs = logs
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.supervisor = Supervisor(logs, cwd=REPO)
 
     def start(self) -> Pipeline:
         for role in ("worker", "writer"):
-            self.procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "engage_sync.cli", role],
-                    env=self.env,
-                    cwd=REPO,
-                    stdout=(self.logs / f"{role}.log").open("wb"),
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
+            self.supervisor.start(role, cli_argv(role), self.env)
         return self
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        self.supervisor.close()
 
 
 def seed_people(admin: SandboxAdmin, n: int = 200) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench import activity, economy, inbound, pipeline
 from connectors.kafka.embedded import EmbeddedBroker
+from engage_sync.supervisor import Supervisor
 from sandbox.admin import SandboxAdmin
 from sandbox.org import SandboxOrg
 
@@ -32,7 +33,14 @@ def _cpu() -> str:
 
 def main() -> None:
     env_bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    broker = None if env_bootstrap else EmbeddedBroker().start()
+    supervisor = Supervisor()  # the broker dies with the benchmark run
+    broker = (
+        None
+        if env_bootstrap
+        else EmbeddedBroker(
+            spawn=lambda argv, log: supervisor.start("tansu", argv, log=log).popen
+        ).start()
+    )
     bootstrap = env_bootstrap or broker.bootstrap  # type: ignore[union-attr]
     broker_name = (
         f"Kafka at {env_bootstrap}"
@@ -79,6 +87,7 @@ def main() -> None:
     finally:
         if broker is not None:
             broker.stop()
+        supervisor.close()
     ratio = agent / raw
     print(f"RSS: {N_RSS} contacts in the store …", flush=True)
     rss_100k, rss_total = inbound.rss_per_100k(N_RSS)

@@ -31,6 +31,7 @@ from engage_sync.settings import (
     WriterSettings,
     load,
 )
+from engage_sync.supervisor import watch_parent
 
 app = typer.Typer(
     help="Keep Engage and Salesforce in sync through Kafka.",
@@ -333,6 +334,7 @@ _check_connections_first(app)
 
 def main() -> None:
     """The console script: known failures end as one `engage-sync: ...` line."""
+    watch_parent()  # started by a supervisor: end with it, however it ends
     try:
         app()
     except ConfigError as exc:

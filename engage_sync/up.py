@@ -7,13 +7,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import nullcontext as _nothing
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from rich.live import Live
@@ -26,56 +25,11 @@ from engage_sync.errors import require_kafka
 from engage_sync.metrics import DEFAULT_PORTS
 from engage_sync.settings import KafkaSettings, load
 from engage_sync.status import TopicCounter, plain_line, render_table
+from engage_sync.supervisor import Child, Supervisor, cli_argv
 from sandbox.admin import SandboxAdmin
 
 # How often the status is printed as a plain line when stdout is not a terminal.
 PLAIN_STATUS_SECONDS = 5.0
-
-
-@dataclass
-class Child:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-
-class Children:
-    """Our own child processes, each in its own session so Ctrl-C reaches only us."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.running: list[Child] = []
-
-    def start(self, command: str, env: dict[str, str]) -> Child:
-        log = self.logs / f"{command}.log"
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "engage_sync.cli", command],
-            env=os.environ | {"PYTHONUNBUFFERED": "1"} | env,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        child = Child(command, popen, log)
-        self.running.append(child)
-        return child
-
-    def dead(self) -> Child | None:
-        return next((c for c in self.running if c.popen.poll() is not None), None)
-
-    def stop_all(
-        self, timeout: float = 20.0, names: tuple[str, ...] | None = None
-    ) -> None:
-        chosen = [c for c in self.running if names is None or c.name in names]
-        for child in reversed(chosen):
-            if child.popen.poll() is None:
-                child.popen.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for child in chosen:
-            try:
-                child.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.popen.kill()
-                child.popen.wait()
 
 
 def _wait_for_sandbox(
@@ -116,15 +70,16 @@ def _metrics_port(role: str) -> int:
 
 
 def _apply_demo_settings(
-    admin: SandboxAdmin, env: dict[str, str], data_dir: Path, logs: Path
+    admin: SandboxAdmin,
+    env: dict[str, str],
+    data_dir: Path,
+    children: Supervisor,
 ) -> None:
     """The demo org gets the example CRM settings (users mapped to its own sales
     reps), backfilling what its rules select."""
     from sandbox.seed import REP_DOMAIN
 
-    reps = [
-        u for u in admin.records("User") if str(u["Username"]).endswith(REP_DOMAIN)
-    ]
+    reps = [u for u in admin.records("User") if str(u["Username"]).endswith(REP_DOMAIN)]
     settings_file = demo_settings(
         DEMO_SETTINGS, reps, data_dir / "crm-settings.demo.yaml"
     )
@@ -133,27 +88,62 @@ def _apply_demo_settings(
         ["poll-history", "--object", "Lead"],
         ["poll-history", "--object", "Contact"],
     ):
-        with (logs / "setup.log").open("ab") as log:
-            done = subprocess.run(
-                [sys.executable, "-m", "engage_sync.cli", *args],
-                env=os.environ | env, stdout=log, stderr=subprocess.STDOUT, timeout=300,
-            )
-        if done.returncode != 0:
-            raise SystemExit(
-                f"engage-sync: `{' '.join(args)}` failed; see {logs / 'setup.log'}"
-            )
+        log = data_dir / "logs" / "setup.log"
+        try:
+            code = children.run("setup", cli_argv(*args), env, log, timeout=300)
+        except subprocess.TimeoutExpired:
+            code = -1
+        if code != 0:
+            raise SystemExit(f"engage-sync: `{' '.join(args)}` failed; see {log}")
+
+
+def _stop_on_hangup_or_term() -> None:
+    """SIGHUP (its terminal closed) and SIGTERM stop `up` as Ctrl-C does: the
+    status loop ends and every child is stopped in order. Only the first one
+    interrupts; the stop that follows is bounded by the supervisor's grace."""
+    interrupted = False
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, interrupt)
 
 
 def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
-
+    """Start broker (unless given), sandbox org, worker, writer, poller and console;
+    show status until `duration`, Ctrl-C, SIGTERM or SIGHUP; then stop them all."""
+    _stop_on_hangup_or_term()
     console = Console()
     data_dir = data_dir.resolve()
     logs = data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    children = Supervisor(logs)
+    try:
+        _run(console, children, data_dir, duration, rate)
+    finally:
+        children.close()
+    console.print("stopped: every child process has exited")
+
+
+def _run(
+    console: Console,
+    children: Supervisor,
+    data_dir: Path,
+    duration: float | None,
+    rate: float,
+) -> None:
+    logs = data_dir / "logs"
     kafka = load(KafkaSettings)
     broker: EmbeddedBroker | None = None
     if not kafka.bootstrap_servers:
-        broker = EmbeddedBroker(log_path=logs / "broker.log").start()
+        broker = EmbeddedBroker(
+            log_path=logs / "broker.log",
+            spawn=lambda argv, log: children.start("broker", argv, log=log).popen,
+        ).start()
         kafka = kafka.model_copy(update={"bootstrap_servers": broker.bootstrap})
         console.print(
             f"[yellow]Embedded Tansu broker at {broker.bootstrap}: "
@@ -164,14 +154,14 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
     else:
         require_kafka(kafka)  # a given broker: one line now, not a hang later
     ensure_topics(kafka, Topics(kafka).all())
-    children = Children(logs)
     sandbox_dir = data_dir / "sandbox"
     try:
         port = free_port()
         ports = {role: _metrics_port(role) for role in DEFAULT_PORTS}
-        sandbox_child = children.start(
+        sandbox_child = children.cli(
             "sandbox",
-            {
+            "sandbox",
+            env={
                 "SANDBOX_DATA_DIR": str(sandbox_dir),
                 "SANDBOX_PORT": str(port),
                 "SANDBOX_SEED_DEMO": "1",
@@ -189,9 +179,9 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
             "SALESFORCE_PRIVATE_KEY_FILE": str(sandbox_dir / "jwt-private-key.pem"),
             "SALESFORCE_CA_BUNDLE": str(sandbox_dir / "ca.pem"),
         }
-        _apply_demo_settings(admin, env, data_dir, logs)
+        _apply_demo_settings(admin, env, data_dir, children)
         for role in ("worker", "writer", "poller"):
-            children.start(role, env | {"METRICS_PORT": str(ports[role])})
+            children.cli(role, role, env=env | {"METRICS_PORT": str(ports[role])})
         console_url = _start_console(console, children, env)
         people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
         counter = TopicCounter(kafka)
@@ -228,20 +218,24 @@ def run_up(data_dir: Path, duration: float | None, rate: float) -> None:
         counter.stop_event.set()
         print("final status: " + json.dumps(final), flush=True)
     finally:
-        children.stop_all()
+        # The broker last, so the others commit and close against a live one.
+        children.stop_all(
+            names=[c.name for c in children.children if c.name != "broker"]
+        )
         if broker is not None:
             broker.stop()
-    console.print("stopped: every child process has exited")
 
 
-def _start_console(console: Console, children: Children, env: dict[str, str]) -> str:
+def _start_console(console: Console, children: Supervisor, env: dict[str, str]) -> str:
     """The admin console beside the other parts; its login shown once, on the
     terminal only (never stdout, which may be a log)."""
     from engage_sync.console.first_login import make_login, tell_terminal
 
     port = free_port()
     login = make_login(os.environ)
-    children.start("console", env | login.env | {"CONSOLE_PORT": str(port)})
+    children.cli(
+        "console", "console", env=env | login.env | {"CONSOLE_PORT": str(port)}
+    )
     url = f"http://127.0.0.1:{port}"
     if login.password is None:
         console.print(f"Admin console: {url} (your CONSOLE_PASSWORD_HASH's login)")
@@ -274,7 +268,7 @@ def _watch(
     console: Console,
     counter: TopicCounter,
     admin: SandboxAdmin,
-    children: Children,
+    children: Supervisor,
     demo: DemoTraffic,
     duration: float | None,
     writer_port: int | None = None,

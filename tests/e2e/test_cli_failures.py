@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ import typer.main
 
 from engage_sync.cli import NO_KAFKA, NO_REGISTRY, app
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from tests.conftest import REPO, kafka_env
 from tests.sockets import closed_port, listening_port
 
@@ -90,7 +90,7 @@ def _run(
 ) -> tuple[str, subprocess.CompletedProcess[str]]:
     args = [a.replace("{tmp}", str(tmp)) for a in VERB_ARGS[verb]]
     done = subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", *verb.split(), *args],
+        cli_argv(*verb.split(), *args),
         env=env,
         cwd=REPO,
         capture_output=True,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, kafka_env, salesforce_env
 from tests.waiting import wait_until
@@ -26,7 +26,7 @@ objects:
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", *args],
+        cli_argv(*args),
         env=os.environ | env,
         cwd=REPO,
         capture_output=True,
@@ -74,7 +74,7 @@ def test_inbound_verbs_and_replay_log_to_stderr_and_print_results_to_stdout(
 
     out, err = tmp_path / "poller.out", tmp_path / "poller.err"
     poller = subprocess.Popen(
-        [sys.executable, "-m", "engage_sync.cli", "poller"],
+        cli_argv("poller"),
         env=os.environ | env | {"PYTHONUNBUFFERED": "1"},
         cwd=REPO,
         stdout=out.open("wb"),

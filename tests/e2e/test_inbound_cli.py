@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, kafka_env, salesforce_env
 
@@ -24,7 +24,7 @@ objects:
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", *args],
+        cli_argv(*args),
         env=os.environ | env, cwd=REPO, capture_output=True, text=True, timeout=180,
     )
 

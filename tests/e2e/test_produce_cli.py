@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from tests.conftest import REPO, kafka_env
 from tests.kafka_helpers import read_topic
 
@@ -32,7 +32,7 @@ def _produce(
     settings: KafkaSettings, topic: str, path: Path
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", "produce", topic, str(path)],
+        cli_argv("produce", topic, str(path)),
         env=os.environ | kafka_env(settings),
         cwd=REPO,
         capture_output=True,

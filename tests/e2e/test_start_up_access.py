@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, kafka_env, salesforce_env
 
@@ -77,7 +77,7 @@ def _run(
     args = [str(settings)] if verb == "settings apply" else []
     try:
         return subprocess.run(
-            [sys.executable, "-m", "engage_sync.cli", *verb.split(), *args],
+            cli_argv(*verb.split(), *args),
             env=os.environ | env | {"METRICS_PORT": "0", "PYTHONUNBUFFERED": "1"},
             cwd=REPO,
             capture_output=True,

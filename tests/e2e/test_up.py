@@ -7,12 +7,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO
 from tests.waiting import wait_until
@@ -60,16 +60,7 @@ def test_up_writes_demo_tasks_and_ctrl_c_stops_every_child(
     # Same broker as the other tests when one is given; otherwise `up` starts its own.
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     up = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engage_sync.cli",
-            "up",
-            "--data-dir",
-            str(data_dir),
-            "--rate",
-            "50",
-        ],
+        cli_argv("up", "--data-dir", str(data_dir), "--rate", "50"),
         env=env,
         cwd=REPO,
         stdout=out.open("wb"),

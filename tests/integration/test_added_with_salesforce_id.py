@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce.verify import id18
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from streams.settings.document import parse_document
 from streams.settings.topic import publish
@@ -232,14 +232,7 @@ def test_settings_apply_refuses_create_lead_while_company_is_left_unfilled(
             f"sync_settings: {{engage_created_contacts: {created}}}\n"
         )
         return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "engage_sync.cli",
-                "settings",
-                "apply",
-                str(document),
-            ],
+            cli_argv("settings", "apply", str(document)),
             env=env,
             cwd=REPO,
             capture_output=True,

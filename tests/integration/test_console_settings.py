@@ -8,7 +8,6 @@ import getpass
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from connectors.salesforce.cursor import Cursor, CursorStore
 from engage_sync.console.app import create_app
 from engage_sync.console.crm import Crm
 from engage_sync.settings import KafkaSettings, SalesforceSettings, load
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from streams.settings.document import dump_document
 from streams.settings.history import history
@@ -234,16 +234,7 @@ def _apply(
     kafka: KafkaSettings, path: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engage_sync.cli",
-            "settings",
-            "apply",
-            str(path),
-            "--skip-describe",
-            *args,
-        ],
+        cli_argv("settings", "apply", str(path), "--skip-describe", *args),
         env=os.environ | kafka_env(kafka),
         cwd=REPO,
         capture_output=True,

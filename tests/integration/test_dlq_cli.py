@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from connectors.kafka.dlq_reader import DeadLetter, parse_offsets, select
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
 from tests.conftest import (
@@ -159,7 +159,7 @@ def scenario(
 
 def _cli(env: dict[str, str], *args: str, ok: bool = True) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", "dlq", *args],
+        cli_argv("dlq", *args),
         env=os.environ | env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert (done.returncode == 0) == ok, done.stdout + done.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from connectors.salesforce.cursor import CursorStore
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.inbound_harness import by_salesforce_id, engage_copy
@@ -30,7 +30,7 @@ INVALID = V1.replace("op: contains", "op: bigger")
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", *args],
+        cli_argv(*args),
         env=os.environ | env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )
 

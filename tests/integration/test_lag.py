@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +21,7 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics, TopicSpec
 from engage_sync.commands.lag import COLUMNS
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
 from streams.activity.models import TASK_EXTERNAL_ID_FIELD
@@ -33,7 +33,7 @@ from tests.waiting import wait_until
 
 def _lag_cli(settings: KafkaSettings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", "lag", *args],
+        cli_argv("lag", *args),
         env=os.environ | kafka_env(settings),
         cwd=REPO,
         capture_output=True,

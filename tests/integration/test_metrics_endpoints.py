@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,6 +17,7 @@ from connectors.kafka.embedded import free_port
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
@@ -83,8 +83,7 @@ def test_worker_writer_and_poller_export_the_contract_metrics_with_real_values(
     settings_file = tmp_path / "crm.yaml"
     settings_file.write_text(SETTINGS)
     applied = subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", "settings", "apply",
-         str(settings_file)],
+        cli_argv("settings", "apply", str(settings_file)),
         env=os.environ | env, cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert applied.returncode == 0, applied.stderr

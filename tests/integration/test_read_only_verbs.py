@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import SENTINEL_PREFIX
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from streams.settings.document import parse_document
 from streams.settings.topic import publish
 from tests.conftest import (
@@ -175,7 +175,7 @@ def namespace(
 
 def _cli(ns: Namespace, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", *args],
+        cli_argv(*args),
         env=os.environ | ns.env | {"METRICS_PORT": "0"},
         cwd=REPO,
         capture_output=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from connectors.kafka import preflight
 from connectors.kafka.serde import CONFLUENT_MAGIC, Serde
 from engage_sync.settings import ConfigError, KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.registry import RegistryStandIn
 from sandbox.tls import ensure_tls_files
 from tests.conftest import REPO, kafka_env
@@ -130,7 +130,7 @@ def test_a_process_with_wrong_registry_credentials_stops_with_one_line(
     }
 
     done = subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", "contacts", "show", "a@b.example"],
+        cli_argv("contacts", "show", "a@b.example"),
         env=os.environ | env,
         cwd=REPO,
         capture_output=True,

@@ -6,7 +6,6 @@ import os
 import random
 import re
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
 from streams.activity.models import TASK_EXTERNAL_ID_FIELD
@@ -85,7 +85,7 @@ def _committed(settings: KafkaSettings, group: str, topic: str) -> dict[int, int
 
 def _replay(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "engage_sync.cli", "replay", *args],
+        cli_argv("replay", *args),
         env=os.environ | env,
         cwd=REPO,
         capture_output=True,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from sandbox.registry import RegistryStandIn
 from sandbox.tls import ensure_tls_files
@@ -154,7 +154,7 @@ class Outputs:
 
     def cli(self, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
-            [sys.executable, "-m", "engage_sync.cli", *args],
+            cli_argv(*args),
             env=os.environ | env,
             cwd=REPO,
             capture_output=True,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce.cursor import Cursor, CursorStore
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from tests.conftest import REPO, kafka_env, salesforce_env
 from tests.integration.test_read_only_verbs import census
 
@@ -49,7 +49,7 @@ def _seed(kafka: KafkaSettings) -> None:
 
 def _status(kafka: KafkaSettings, org: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", "status", "--json"],
+        cli_argv("status", "--json"),
         env=os.environ | kafka_env(kafka) | salesforce_env(org),
         cwd=REPO,
         capture_output=True,

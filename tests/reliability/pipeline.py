@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,19 +114,10 @@ class Pipeline:
         """SIGTERM every running process at once; exit codes by process name."""
         self.watch()
         running = list(self.current.values())
-        for proc in running:
-            if proc.popen.poll() is None:
-                proc.popen.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in running:
-            try:
-                proc.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.popen.kill()
-                proc.popen.wait()
-            self.exit_codes[proc.name] = proc.popen.returncode
+        codes = self.processes.supervisor.stop(running, grace=timeout)
+        self.exit_codes.update(codes)
         self.current.clear()
-        return {p.name: self.exit_codes[p.name] for p in running}
+        return codes
 
     def logs(self, role: str | None = None) -> list[Path]:
         return [

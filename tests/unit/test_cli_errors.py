@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 import requests
@@ -19,6 +18,7 @@ from engage_sync.errors import (
     require_salesforce,
 )
 from engage_sync.settings import ConfigError, KafkaSettings, SalesforceSettings
+from engage_sync.supervisor import cli_argv
 from tests.conftest import REPO
 from tests.sockets import closed_port, listening_port
 
@@ -134,7 +134,7 @@ def test_version_prints_the_installed_version() -> None:
     from importlib.metadata import version
 
     done = subprocess.run(
-        [sys.executable, "-m", "engage_sync.cli", "--version"],
+        cli_argv("--version"),
         cwd=REPO,
         capture_output=True,
         text=True,
