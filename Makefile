@@ -53,7 +53,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check engage_sync streams connectors sandbox tests bench
 
 typecheck: $(STAMP) ## mypy on the source packages
-	$(BIN)/mypy engage_sync streams connectors
+	$(BIN)/mypy engage_sync streams connectors domain
 
 compose-up: ## Kafka (KRaft), registry, worker/writer/poller in Docker (COMPOSE_PROFILES=monitoring: +Grafana)
 	docker compose up -d --build
