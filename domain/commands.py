@@ -108,73 +108,60 @@ class LinkRequest:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReadById:
+class _ByRecordId:
+    """What the commands about one known Lead or Contact (by its id) share."""
+
+    command_id: str
+    record_id: str
+    engage_contact_id: str
+    issued_at: datetime = field(default_factory=_now)
+
+    def _about(
+        self, operation: str, sobject: str, fields: Mapping[str, FieldValue]
+    ) -> dict[str, Any]:
+        return _record(
+            self.command_id,
+            self.issued_at,
+            operation,
+            sobject,
+            fields,
+            record_id=self.record_id,
+            engage_contact_id=self.engage_contact_id,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadById(_ByRecordId):
     """Read a known record into Engage's copy and link it (a MATCH with record_id):
     the writer follows a merge to its master and a converted Lead to its Contact."""
 
-    command_id: str
     sobject: PersonObject
-    record_id: str
-    engage_contact_id: str
-    issued_at: datetime = field(default_factory=_now)
 
     def to_avro(self) -> dict[str, Any]:
         """This command as a `SalesforceCommand` record."""
-        return _record(
-            self.command_id,
-            self.issued_at,
-            "MATCH",
-            self.sobject,
-            {},
-            record_id=self.record_id,
-            engage_contact_id=self.engage_contact_id,
-        )
+        return self._about("MATCH", self.sobject, {})
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptOut:
+class OptOut(_ByRecordId):
     """Write back an unsubscribe: HasOptedOutOfEmail = true on the linked record."""
 
-    command_id: str
     sobject: PersonObject
-    record_id: str
-    engage_contact_id: str
-    issued_at: datetime = field(default_factory=_now)
 
     def to_avro(self) -> dict[str, Any]:
         """This command as a `SalesforceCommand` record."""
-        return _record(
-            self.command_id,
-            self.issued_at,
-            "UPDATE",
-            self.sobject,
-            {OPT_OUT_FIELD: True},
-            record_id=self.record_id,
-            engage_contact_id=self.engage_contact_id,
-        )
+        return self._about("UPDATE", self.sobject, {OPT_OUT_FIELD: True})
 
 
 @dataclass(frozen=True, kw_only=True)
-class LeadStatus:
+class LeadStatus(_ByRecordId):
     """Write back Engage's status as the Lead's Status (already a Salesforce value)."""
 
-    command_id: str
-    record_id: str
     status: str
-    engage_contact_id: str
-    issued_at: datetime = field(default_factory=_now)
 
     def to_avro(self) -> dict[str, Any]:
         """This command as a `SalesforceCommand` record."""
-        return _record(
-            self.command_id,
-            self.issued_at,
-            "UPDATE",
-            "Lead",
-            {"Status": self.status},
-            record_id=self.record_id,
-            engage_contact_id=self.engage_contact_id,
-        )
+        return self._about("UPDATE", "Lead", {"Status": self.status})
 
 
 Command = TaskUpsert | LinkRequest | ReadById | OptOut | LeadStatus
@@ -197,6 +184,7 @@ def from_avro(record: Mapping[str, Any]) -> Command:
     ecid: str = record.get("engage_contact_id") or ""
     record_id = record.get("record_id")
     person = sobject in ("Lead", "Contact") and bool(ecid)
+    by_id = common | {"record_id": record_id, "engage_contact_id": ecid}
     command: Command | None = None
     if op == "UPSERT" and sobject == "Task":
         command = TaskUpsert(
@@ -214,19 +202,13 @@ def from_avro(record: Mapping[str, Any]) -> Command:
             create=op == "MATCH_OR_CREATE",
         )
     elif op == "MATCH" and person and record_id and not fields:
-        command = ReadById(
-            **common, sobject=sobject, record_id=record_id, engage_contact_id=ecid
-        )
+        command = ReadById(**by_id, sobject=sobject)
     elif op == "UPDATE" and person and record_id and fields == {OPT_OUT_FIELD: True}:
-        command = OptOut(
-            **common, sobject=sobject, record_id=record_id, engage_contact_id=ecid
-        )
+        command = OptOut(**by_id, sobject=sobject)
     elif op == "UPDATE" and sobject == "Lead" and ecid and record_id:
         status = fields.get("Status")
         if set(fields) == {"Status"} and isinstance(status, str):
-            command = LeadStatus(
-                **common, record_id=record_id, status=status, engage_contact_id=ecid
-            )
+            command = LeadStatus(**by_id, status=status)
     if command is None or command.to_avro() != {**_defaults(), **record}:
         raise ValueError(f"not a command Engage builds: {op} {sobject}")
     return command
