@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY engage_sync ./engage_sync
 COPY streams ./streams
 COPY connectors ./connectors
+COPY domain ./domain
 COPY sandbox ./sandbox
 COPY schemas ./schemas
 # A dependency without a wheel for this platform would be built here, where a compiler

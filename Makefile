@@ -50,10 +50,10 @@ bench: $(STAMP) ## run the benchmarks and write docs/benchmarks.md
 	PYTHONPATH=. $(BIN)/python -m bench.run
 
 lint: $(STAMP) ## ruff
-	$(BIN)/ruff check engage_sync streams connectors sandbox tests bench
+	$(BIN)/ruff check engage_sync streams connectors domain sandbox tests bench
 
 typecheck: $(STAMP) ## mypy on the source packages
-	$(BIN)/mypy engage_sync streams connectors
+	$(BIN)/mypy engage_sync streams connectors domain
 
 compose-up: ## Kafka (KRaft), registry, worker/writer/poller in Docker (COMPOSE_PROFILES=monitoring: +Grafana)
 	docker compose up -d --build

@@ -13,6 +13,7 @@ from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
+from domain.commands import TaskUpsert
 from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import Supervisor, cli_argv
 from streams.activity.formatting import call_to_task
@@ -76,17 +77,12 @@ def raw_loop(settings: KafkaSettings, n: int) -> float:
                 started = time.perf_counter()
             event = serde.decode("CallLogged", msg.value())
             draft = call_to_task(event).draft
-            command = {
-                "command_id": draft.event_id,
-                "issued_at": datetime.now(UTC),
-                "operation": "UPSERT",
-                "sobject": "Task",
-                "external_id_field": "Engage_Activity_Id__c",
-                "fields": draft.to_sobject(),
-            }
+            command = TaskUpsert.for_activity(
+                draft.event_id, draft.to_sobject(), event["occurred_at"]
+            )
             producer.produce(
                 topics.commands.name,
-                serde.encode("SalesforceCommand", command),
+                serde.encode("SalesforceCommand", command.to_avro()),
                 msg.key(),
             )
             done += 1

@@ -6,6 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from domain.commands import LinkRequest
+
 DEFAULT_OCCURRED_AT: Final = datetime(2024, 5, 14, 9, 30, tzinfo=UTC)
 DEFAULT_SALESFORCE_ID: Final = "003000000000001AAA"
 
@@ -150,13 +152,10 @@ def link_command(
     fields = {"Email": email or f"{ecid}@example.org", "LastName": ecid.title()}
     if company:
         fields["Account.Name"] = company
-    return {
-        "command_id": f"link-{ecid}",
-        "issued_at": datetime.now(UTC),
-        "operation": "MATCH_OR_CREATE",
-        "sobject": "Contact",
-        "external_id_field": None,
-        "record_id": None,
-        "fields": fields,
-        "engage_contact_id": ecid,
-    }
+    return LinkRequest(
+        command_id=f"link-{ecid}",
+        sobject="Contact",
+        fields=fields,
+        engage_contact_id=ecid,
+        create=True,
+    ).to_avro()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from connectors.kafka import dlq_headers as names
 from connectors.kafka.clients import AckingProducer
 from engage_sync import metrics
 
@@ -32,12 +33,12 @@ def error_headers(
     else:
         cls, message = "engage_sync.Refused", error
     return [
-        ("__connect.errors.topic", origin.topic.encode()),
-        ("__connect.errors.partition", str(origin.partition).encode()),
-        ("__connect.errors.offset", str(origin.offset).encode()),
-        ("__connect.errors.exception.class.name", cls.encode()),
-        ("__connect.errors.exception.message", message[:MAX_MESSAGE_CHARS].encode()),
-        ("engage.errors.reason", reason.encode()),
+        (names.TOPIC, origin.topic.encode()),
+        (names.PARTITION, str(origin.partition).encode()),
+        (names.OFFSET, str(origin.offset).encode()),
+        (names.EXCEPTION_CLASS, cls.encode()),
+        (names.EXCEPTION_MESSAGE, message[:MAX_MESSAGE_CHARS].encode()),
+        (names.REASON, reason.encode()),
     ]
 
 

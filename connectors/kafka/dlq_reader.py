@@ -10,6 +10,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from connectors.kafka import clients
+from connectors.kafka import dlq_headers as names
 from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
@@ -78,15 +79,15 @@ def from_message(msg: Message) -> DeadLetter:
         msg.timestamp()[1],
         msg.key(),
         msg.value(),
-        source_topic=_header(h, "__connect.errors.topic"),
-        source_partition=_int_or_none(_header(h, "__connect.errors.partition")),
-        source_offset=_int_or_none(_header(h, "__connect.errors.offset")),
+        source_topic=_header(h, names.TOPIC),
+        source_partition=_int_or_none(_header(h, names.PARTITION)),
+        source_offset=_int_or_none(_header(h, names.OFFSET)),
         # A letter without our reason header still groups, by its exception class.
-        reason=_header(h, "engage.errors.reason")
-        or _header(h, "__connect.errors.exception.class.name")
+        reason=_header(h, names.REASON)
+        or _header(h, names.EXCEPTION_CLASS)
         or "unknown",
-        error_class=_header(h, "__connect.errors.exception.class.name"),
-        message=_header(h, "__connect.errors.exception.message"),
+        error_class=_header(h, names.EXCEPTION_CLASS),
+        message=_header(h, names.EXCEPTION_MESSAGE),
     )
 
 

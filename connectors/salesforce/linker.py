@@ -12,6 +12,7 @@ from connectors.salesforce.errors import ErrorKind, Problem, SkippableRecordErro
 from connectors.salesforce.ports import SalesforceApi
 from connectors.salesforce.records import flatten
 from connectors.salesforce.verify import RecordVerifier
+from domain.ids import object_of
 from streams.contacts.mapping import salesforce_fields
 from streams.contacts.normalize import name_phone_key, normalize_email
 from streams.settings.models import CrmSettings
@@ -264,13 +265,7 @@ class Linker:
         return Outcome(True, "CREATED", new_id, sobject, values)
 
     def _read(self, sobject: str, record_id: str, crm: CrmSettings) -> dict[str, Any]:
-        obj = (
-            "Lead"
-            if record_id.startswith("00Q")
-            else "Contact"
-            if record_id.startswith("003")
-            else sobject
-        )
+        obj = object_of(record_id) or sobject
         fields = self._fields(crm, obj)
         rows = list(
             self.client.query_all(

@@ -6,9 +6,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.commands import OPT_OUT_FIELD, TASK_EXTERNAL_ID
+from domain.ids import ID_PREFIXES
 from streams.settings.models import MappingRow
-
-TASK_EXTERNAL_ID = "Engage_Activity_Id__c"
 
 # Task fields the activity agent fills (plus OwnerId); nothing else is ever sent.
 TASK_FIELDS = frozenset(
@@ -36,9 +36,7 @@ CONTACT_FIELDS = PERSON_FIELDS | {"Title", "AccountId", ACCOUNT_NAME}
 # Read to find the person before a create; written only where the mapping sends them.
 MATCH_KEY_FIELDS = frozenset({"Email", "FirstName", "LastName", "Phone"})
 ACCOUNT_FIELDS = frozenset({"Name", "Website"})
-OPT_OUT = "HasOptedOutOfEmail"
-# Record-id prefixes of the objects Engage may update by id.
-ID_PREFIXES = {"Lead": "00Q", "Contact": "003"}
+OPT_OUT = OPT_OUT_FIELD
 # A MATCH needs something to match on: the Email, or the LastName and the Phone.
 MATCH_KEYS = (frozenset({"Email"}), frozenset({"LastName", "Phone"}))
 

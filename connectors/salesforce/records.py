@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.timestamps import parse_datetime
 from streams.contacts.mapping import salesforce_fields
 from streams.settings.models import CrmSettings, ObjectName
 
@@ -55,12 +56,6 @@ def query_fields(obj: ObjectName, crm: CrmSettings) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def parse_datetime(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
-
-
 def flatten(row: Mapping[str, Any], wanted: list[str]) -> dict[str, Any]:
     """Relationship values as `Account.Name` keys; a null lookup gives null leaves."""
     out: dict[str, Any] = {}
@@ -86,6 +81,9 @@ def to_record(
     if callable(in_scope):
         in_scope = in_scope(values)
     stamp = parse_datetime(values["SystemModstamp"])
+    if stamp is None:
+        # Every row has one; without it the cursor could not advance past the row.
+        raise ValueError(f"unreadable SystemModstamp {values['SystemModstamp']!r}")
     modified = parse_datetime(values.get("LastModifiedDate")) or stamp
     return {
         "salesforce_id": values["Id"],

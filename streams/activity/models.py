@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
 
+from domain.commands import TASK_EXTERNAL_ID, FieldValue
+
 TaskKind = Literal["call", "email"]
 TaskSubtype = Literal["Call", "Email"]
 
-TASK_EXTERNAL_ID_FIELD: Final = "Engage_Activity_Id__c"
+TASK_EXTERNAL_ID_FIELD: Final = TASK_EXTERNAL_ID
 
 CALL_RESULT_LABELS: Final[dict[str, str]] = {
     "CONNECTED_DIRECT_LINE": "Connected via direct line",
@@ -64,9 +66,9 @@ class TaskDraft:
     call_duration_minutes: float | None
     status: str = "Completed"
 
-    def to_sobject(self) -> dict[str, object]:
+    def to_sobject(self) -> dict[str, FieldValue]:
         """Return the Task's Salesforce fields, leaving out those without a value."""
-        fields: dict[str, object | None] = {
+        fields: dict[str, FieldValue] = {
             "Subject": self.subject,
             "Description": self.description,
             "Status": self.status,

@@ -15,9 +15,11 @@ from connectors.kafka.clients import AckingProducer
 from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
+from domain.commands import OptOut, ReadById, TaskUpsert
+from domain.ids import PersonObject, object_of
 from engage_sync import metrics
 from streams.activity.formatting import call_to_task, email_to_task
-from streams.activity.models import TASK_EXTERNAL_ID_FIELD, FormattedTask
+from streams.activity.models import FormattedTask
 from streams.activity.validation import InvalidEvent, validate
 
 log = logging.getLogger(__name__)
@@ -139,7 +141,7 @@ class ActivityProcessor:
         else:
             self._copy_if_unknown(event["contact"], who)
         crm = self.context.settings()
-        obj = "Lead" if who.startswith("00Q") else "Contact"
+        obj = object_of(who) or "Contact"
         if schema == "EmailEvent" and event["event_type"] == "UNSUBSCRIBED":
             # A legal obligation (CAN-SPAM, GDPR): written back wherever it is mapped,
             # whether the Task is then written, skipped (history off) or held.
@@ -173,40 +175,34 @@ class ActivityProcessor:
             self._copies_requested.popitem(last=False)
         if known is not None:
             return
-        command = {
-            "command_id": f"copy-{ecid}-{who}",
-            "issued_at": datetime.now(UTC),
-            "operation": "MATCH",
-            "sobject": "Lead" if who.startswith("00Q") else "Contact",
-            "external_id_field": None,
-            "record_id": who,
-            "fields": {},
-            "engage_contact_id": ecid,
-        }
+        command = ReadById(
+            command_id=f"copy-{ecid}-{who}",
+            sobject=object_of(who) or "Contact",
+            record_id=who,
+            engage_contact_id=ecid,
+        )
         self.producer.produce(
             self.topics.commands.name,
-            self.serde.encode("SalesforceCommand", command),
+            self.serde.encode("SalesforceCommand", command.to_avro()),
             who.encode(),
         )
 
-    def _opt_out(self, event: dict[str, Any], who: str, obj: str, crm: Any) -> None:
+    def _opt_out(
+        self, event: dict[str, Any], who: str, obj: PersonObject, crm: Any
+    ) -> None:
         from streams.contacts.actions import OPT_OUT, writes_back
 
         if crm is None or not writes_back(crm.mapping(obj), OPT_OUT):
             return
-        command = {
-            "command_id": f"optout-{event['event_id']}",
-            "issued_at": datetime.now(UTC),
-            "operation": "UPDATE",
-            "sobject": obj,
-            "external_id_field": None,
-            "record_id": who,
-            "fields": {"HasOptedOutOfEmail": True},
-            "engage_contact_id": event["contact"]["engage_contact_id"],
-        }
+        command = OptOut(
+            command_id=f"optout-{event['event_id']}",
+            sobject=obj,
+            record_id=who,
+            engage_contact_id=event["contact"]["engage_contact_id"],
+        )
         self.producer.produce(
             self.topics.commands.name,
-            self.serde.encode("SalesforceCommand", command),
+            self.serde.encode("SalesforceCommand", command.to_avro()),
             who.encode(),
         )
         self.stats.opt_out_writebacks += 1
@@ -277,23 +273,15 @@ class ActivityProcessor:
 
     def _emit(self, formatted: FormattedTask, event: dict[str, Any]) -> None:
         draft = formatted.draft
-        command = {
-            "command_id": draft.event_id,
-            "issued_at": datetime.now(UTC),
-            "operation": "UPSERT",
-            "sobject": "Task",
-            "external_id_field": TASK_EXTERNAL_ID_FIELD,
-            "record_id": None,
-            "fields": draft.to_sobject(),
-            "source_event_id": draft.event_id,
-            "source_occurred_at": event["occurred_at"],
-        }
+        command = TaskUpsert.for_activity(
+            draft.event_id, draft.to_sobject(), event["occurred_at"]
+        )
         # Keyed by the parent record: its Tasks land on one writer, so siblings never
         # fight over the parent's row lock from two processes.
         key = (draft.who_id or draft.event_id).encode()
         self.producer.produce(
             self.topics.commands.name,
-            self.serde.encode("SalesforceCommand", command),
+            self.serde.encode("SalesforceCommand", command.to_avro()),
             key,
         )
         self.stats.commands_out += 1

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import DecodeError
+from domain.commands import Command, LeadStatus, LinkRequest, ReadById
+from domain.ids import PersonObject, object_of
+from domain.timestamps import epoch_millis
 from streams.contacts.mapping import apply_engage_edit, apply_salesforce
 from streams.contacts.models import CORE_FIELDS, EngageContact
 from streams.contacts.normalize import is_blank, name_phone_key, normalize_email
@@ -123,7 +125,7 @@ class ContactActions:
         )
         linked = ref.get("salesforce_id")
         if linked:
-            obj = "Lead" if linked.startswith("00Q") else "Contact"
+            obj = object_of(linked) or "Contact"
             contact = replace(contact, salesforce_id=linked, salesforce_object=obj)
         self.c._emit(None, contact)
         return self.c.store.get(ecid) or contact
@@ -133,11 +135,13 @@ class ContactActions:
     ) -> None:
         """An id the add carries links only once the writer read it: it may be
         deleted, merged (-> its master) or a converted Lead (-> its Contact)."""
-        sobject = "Lead" if salesforce_id.startswith("00Q") else "Contact"
-        self._command(
-            f"verify-{event['event_id']}", "MATCH", sobject, {},
-            contact.engage_contact_id, salesforce_id, salesforce_id,
+        command = ReadById(
+            command_id=f"verify-{event['event_id']}",
+            sobject=object_of(salesforce_id) or "Contact",
+            record_id=salesforce_id,
+            engage_contact_id=contact.engage_contact_id,
         )
+        self._command(command, salesforce_id)
         self.stats.link_requests += 1
 
     def _request_link(
@@ -148,9 +152,7 @@ class ContactActions:
         crm: CrmSettings,
     ) -> None:
         choice = crm.sync_settings.engage_created_contacts
-        sobject = {"create_lead": "Lead", "create_contact": "Contact"}.get(
-            choice, "Lead"
-        )
+        sobject: PersonObject = "Contact" if choice == "create_contact" else "Lead"
         # What Engage knows of the person: the event's values, else its copy's.
         known = {
             name: ref.get(name) if ref.get(name) else contact.get(name)
@@ -173,11 +175,14 @@ class ContactActions:
         key = normalize_email(fields.get("Email")) or name_phone_key(
             known["first_name"], known["last_name"], fields.get("Phone"), region
         ) or contact.engage_contact_id
-        self._command(
-            f"link-{event['event_id']}",
-            "MATCH" if choice == "none" else "MATCH_OR_CREATE",
-            sobject, fields, contact.engage_contact_id, key, None,
+        command = LinkRequest(
+            command_id=f"link-{event['event_id']}",
+            sobject=sobject,
+            fields=fields,
+            engage_contact_id=contact.engage_contact_id,
+            create=choice != "none",
         )
+        self._command(command, key)
         self.stats.link_requests += 1
 
     @staticmethod
@@ -237,29 +242,19 @@ class ContactActions:
         value = (lead.status_values or {}).get(status, status) if lead else status
         if value == current:
             return
-        self._command(
-            command_id, "UPDATE", "Lead", {"Status": value},
-            contact.engage_contact_id, lead_id, lead_id,
+        command = LeadStatus(
+            command_id=command_id,
+            record_id=lead_id,
+            status=value,
+            engage_contact_id=contact.engage_contact_id,
         )
+        self._command(command, lead_id)
         self.stats.status_writebacks += 1
 
-    def _command(
-        self, command_id: str, operation: str, sobject: str, fields: dict[str, Any],
-        ecid: str, key: str, record_id: str | None,
-    ) -> None:
-        command = {
-            "command_id": command_id,
-            "issued_at": datetime.now(UTC),
-            "operation": operation,
-            "sobject": sobject,
-            "external_id_field": None,
-            "record_id": record_id,
-            "fields": fields,
-            "engage_contact_id": ecid,
-        }
+    def _command(self, command: Command, key: str) -> None:
         self.c.producer.produce(
             self.c.topics.commands.name,
-            self.c.serde.encode("SalesforceCommand", command),
+            self.c.serde.encode("SalesforceCommand", command.to_avro()),
             key.encode(),
         )
 
@@ -298,11 +293,11 @@ class ContactActions:
         # A contact Engage hasn't copied (e.g. emailed from Salesforce) is copied now.
         contact = self.c.store.get(ecid) or EngageContact(engage_contact_id=ecid)
         obj = result["object"] if result["object"] in ("Lead", "Contact") else (
-            "Lead" if result["salesforce_id"].startswith("00Q") else "Contact"
+            object_of(result["salesforce_id"]) or "Contact"
         )
         crm = self.c._settings() or CrmSettings(objects={})
         stamp = str(result["record"].get("LastModifiedDate") or "")
-        modified = _parse_ms(stamp) or _ms(result["written_at"])
+        modified = epoch_millis(stamp) or _ms(result["written_at"])
         # Found or created: Engage takes Salesforce's values for the mapped fields.
         mapped = apply_salesforce(contact, result["record"], crm.mapping(obj), modified)  # type: ignore[arg-type]
         linked = replace(
@@ -319,14 +314,3 @@ class ContactActions:
                 result["salesforce_id"], crm, current=result["record"].get("Status"),
             )
         return True
-
-
-def _parse_ms(stamp: str) -> int | None:
-    if not stamp:
-        return None
-    try:
-        return int(
-            datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000
-        )
-    except ValueError:
-        return None

@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from domain.timestamps import parse_date, parse_datetime
 from streams.rules.models import LIST_OPS, Condition, Group, Op
 
 FieldTypes = Mapping[str, str]
@@ -46,12 +47,6 @@ ALLOWED_OPS: dict[Kind, frozenset[str]] = {
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
-_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?"
-    r"(Z|[+-]\d{2}:?\d{2})?",
-    re.ASCII,
-)
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
@@ -66,37 +61,6 @@ def field_kind(field_type: str) -> Kind:
     if kind is None:
         raise RuleTypeError(f"sync rules do not support fields of type {field_type!r}")
     return kind
-
-
-def parse_datetime(text: str) -> datetime | None:
-    """An ISO-8601 datetime as Salesforce writes or accepts it, in UTC, to the
-    millisecond (the precision Salesforce stores); no offset means UTC."""
-    m = _DATETIME.fullmatch(text.strip())
-    if not m:
-        return None
-    year, month, day, hour, minute = (int(g) for g in m.groups()[:5])
-    second = int(m.group(6) or 0)
-    millis = int((m.group(7) or ".")[1:4].ljust(3, "0"))
-    offset, tz = m.group(8), UTC
-    if offset and offset != "Z":
-        digits = offset[1:].replace(":", "")
-        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        tz = timezone(delta if offset[0] == "+" else -delta)
-    try:
-        dt = datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=tz)
-    except ValueError:
-        return None
-    return dt.astimezone(UTC)
-
-
-def parse_date(text: str) -> date | None:
-    m = _DATE.fullmatch(text.strip())
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
 
 
 def to_utc_millis(dt: datetime) -> datetime:

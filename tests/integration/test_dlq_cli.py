@@ -19,6 +19,7 @@ from connectors.kafka import config as kafka_config
 from connectors.kafka.dlq_reader import DeadLetter, parse_offsets, select
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
+from domain.commands import TaskUpsert
 from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
@@ -74,17 +75,9 @@ def _task_command(subject: str, who: str) -> dict[str, Any]:
     """A Task command as the activity agent emits it."""
     event = call_event(subject=subject, contact=contact_ref(salesforce_id=who))
     draft = call_to_task(event).draft
-    return {
-        "command_id": draft.event_id,
-        "issued_at": datetime.now(UTC),
-        "operation": "UPSERT",
-        "sobject": "Task",
-        "external_id_field": "Engage_Activity_Id__c",
-        "record_id": None,
-        "fields": draft.to_sobject(),
-        "source_event_id": draft.event_id,
-        "source_occurred_at": event["occurred_at"],
-    }
+    return TaskUpsert.for_activity(
+        draft.event_id, draft.to_sobject(), event["occurred_at"]
+    ).to_avro()
 
 
 def _forged() -> dict[str, Any]:

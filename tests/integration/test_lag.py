@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,12 +18,12 @@ from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.lag import group_lag
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics, TopicSpec
+from domain.commands import TaskUpsert
 from engage_sync.commands.lag import COLUMNS
 from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
-from streams.activity.models import TASK_EXTERNAL_ID_FIELD
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
 from tests.kafka_helpers import is_tansu
@@ -147,18 +146,10 @@ def _task_commands(people: list[str], count: int) -> list[tuple[bytes, dict[str,
         who = people[i % len(people)]
         event = call_event(contact=contact_ref(salesforce_id=who))
         draft = call_to_task(event).draft
-        command = {
-            "command_id": draft.event_id,
-            "issued_at": datetime.now(UTC),
-            "operation": "UPSERT",
-            "sobject": "Task",
-            "external_id_field": TASK_EXTERNAL_ID_FIELD,
-            "record_id": None,
-            "fields": draft.to_sobject(),
-            "source_event_id": draft.event_id,
-            "source_occurred_at": event["occurred_at"],
-        }
-        out.append((who.encode(), command))
+        command = TaskUpsert.for_activity(
+            draft.event_id, draft.to_sobject(), event["occurred_at"]
+        )
+        out.append((who.encode(), command.to_avro()))
     return out
 
 

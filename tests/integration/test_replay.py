@@ -18,11 +18,11 @@ from connectors.kafka import clients
 from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
+from domain.commands import TaskUpsert
 from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
-from streams.activity.models import TASK_EXTERNAL_ID_FIELD
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
 from tests.kafka_helpers import Record, read_topic
@@ -237,17 +237,9 @@ def test_replay_of_three_hours_of_calls_reprocesses_exactly_the_window(
 def _task_command(event: dict[str, Any]) -> dict[str, Any]:
     """A Task command as the activity agent writes it."""
     draft = call_to_task(event).draft
-    return {
-        "command_id": draft.event_id,
-        "issued_at": datetime.now(UTC),
-        "operation": "UPSERT",
-        "sobject": "Task",
-        "external_id_field": TASK_EXTERNAL_ID_FIELD,
-        "record_id": None,
-        "fields": draft.to_sobject(),
-        "source_event_id": draft.event_id,
-        "source_occurred_at": event["occurred_at"],
-    }
+    return TaskUpsert.for_activity(
+        draft.event_id, draft.to_sobject(), event["occurred_at"]
+    ).to_avro()
 
 
 @pytest.mark.tansu  # windows are found by scanning (Tansu time lookups answer 0)

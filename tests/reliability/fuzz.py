@@ -11,6 +11,7 @@ from typing import Any
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce import policy
+from domain.commands import TASK_EXTERNAL_ID, TaskUpsert
 from streams.activity.validation import InvalidEvent, validate
 from tests.factories import (
     CALL_RESULTS,
@@ -182,21 +183,14 @@ class Fuzzer:
 
     def _task_command(self, i: int) -> dict[str, Any]:
         subject = (self.rng.choice(HOSTILE).strip() or "s")[:255]
-        return {
-            "command_id": f"fuzz-cmd-{i}",
-            "issued_at": datetime.now(UTC),
-            "operation": "UPSERT",
-            "sobject": "Task",
-            "external_id_field": policy.TASK_EXTERNAL_ID,
-            "record_id": None,
-            "fields": {
-                "Subject": subject,
-                "Status": "Completed",
-                "ActivityDate": "2024-05-14",
-                "WhoId": self.rng.choice(self.people),
-                policy.TASK_EXTERNAL_ID: f"fuzz-cmd-{i}",
-            },
+        fields = {
+            "Subject": subject,
+            "Status": "Completed",
+            "ActivityDate": "2024-05-14",
+            "WhoId": self.rng.choice(self.people),
+            TASK_EXTERNAL_ID: f"fuzz-cmd-{i}",
         }
+        return TaskUpsert(command_id=f"fuzz-cmd-{i}", fields=fields).to_avro()
 
     def _bad(self, i: int, topic: str, value: bytes, kind: str) -> Input:
         try:

@@ -10,6 +10,7 @@ from connectors.salesforce.contract import TaskContract
 from connectors.salesforce.errors import ErrorKind, Problem, SkippableRecordError
 from connectors.salesforce.outcomes import Pending
 from connectors.salesforce.plan import judge_answers, plan_batch
+from domain.commands import LeadStatus, TaskUpsert
 from streams.settings.models import CrmSettings
 from tests.factories import link_command
 from tests.ports import FakeSalesforce, InstantPacing, MemoryPublisher
@@ -19,16 +20,8 @@ LOCKED = {"statusCode": "UNABLE_TO_LOCK_ROW", "message": "unable to obtain acces
 
 
 def _task(event_id: str, who: str = "003000000000001AAA", **fields: Any) -> Pending:
-    command = {
-        "command_id": event_id,
-        "operation": "UPSERT",
-        "sobject": "Task",
-        "external_id_field": "Engage_Activity_Id__c",
-        "record_id": None,
-        "fields": {"Engage_Activity_Id__c": event_id, "WhoId": who, "Subject": "Hi"}
-        | fields,
-        "engage_contact_id": None,
-    }
+    task = {"Engage_Activity_Id__c": event_id, "WhoId": who, "Subject": "Hi"} | fields
+    command = TaskUpsert(command_id=event_id, fields=task).to_avro()
     return Pending(Origin("commands", 0, len(event_id), b"k", b"v"), command)
 
 
@@ -86,15 +79,12 @@ def test_more_than_a_composite_call_of_upserts_is_split_into_chunks_of_1000() ->
 def test_links_and_status_updates_are_planned_apart_from_upserts() -> None:
     update = Pending(
         Origin("commands", 0, 9, b"k", b"v"),
-        {
-            "command_id": "status-1",
-            "operation": "UPDATE",
-            "sobject": "Lead",
-            "external_id_field": None,
-            "record_id": "00Q000000000001AAA",
-            "fields": {"Status": "Working"},
-            "engage_contact_id": "ann",
-        },
+        LeadStatus(
+            command_id="status-1",
+            record_id="00Q000000000001AAA",
+            status="Working",
+            engage_contact_id="ann",
+        ).to_avro(),
     )
     plan = plan_batch([_task("e1"), _link("ann"), update])
     assert [len(c.items) for c in plan.upserts] == [1]

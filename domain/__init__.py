@@ -1,0 +1,1 @@
+"""Domain facts shared by streams/ and connectors/; imports nothing of theirs."""
