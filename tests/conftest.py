@@ -96,9 +96,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _APACHE_SKIPPED:
+    reasons = list(_APACHE_SKIPPED)
+    # Under pytest-xdist the skips happened in the workers: read their reports.
+    for report in terminalreporter.stats.get("skipped", []):
+        text = str(getattr(report, "longrepr", ""))
+        if "Apache Kafka tier skipped: " in text:
+            reasons.append(text.split("Apache Kafka tier skipped: ", 1)[1].rstrip("')"))
+    if reasons:
         terminalreporter.write_line(
-            f"Apache Kafka tier skipped: {_APACHE_SKIPPED[0]} "
+            f"Apache Kafka tier skipped: {reasons[0]} "
             "(install Java 17+ and Maven to run it; under CI=true this fails)"
         )
 
