@@ -298,12 +298,9 @@ def test_collections_upsert_200_and_201st_rejected(
     )
     assert len(result) == 200 and all(r["success"] and r["created"] for r in result)
     assert org.api_calls_used() - before == 1
-    started = time.perf_counter()
     updates = [{k: v for k, v in r.items() if k != "TaskSubtype"} for r in records]
     again = sf.restful(path, method="PATCH", json={"records": updates})
-    elapsed = time.perf_counter() - started
     assert not any(r["created"] for r in again)
-    assert elapsed < 0.1, f"200-record upsert round trip took {elapsed:.3f}s"
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.restful(path, method="PATCH", json={"records": records + [records[0]]})
     assert info.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
