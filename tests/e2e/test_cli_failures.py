@@ -90,8 +90,12 @@ def _run(
     verb: str, env: dict[str, str], tmp: Path
 ) -> tuple[str, subprocess.CompletedProcess[str]]:
     args = [a.replace("{tmp}", str(tmp)) for a in VERB_ARGS[verb]]
-    done = subprocess.run(
-        cli_argv(*verb.split(), *args),
+    return verb, _run_argv(cli_argv(*verb.split(), *args), env)
+
+
+def _run_argv(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -99,7 +103,6 @@ def _run(
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-    return verb, done
 
 
 def _run_all(
@@ -196,15 +199,7 @@ def test_python_m_sandbox_reads_the_same_settings_as_the_sandbox_verb(
             "SANDBOX_PORT": str(port),
             "SANDBOX_DATA_DIR": str(tmp_path / "org"),
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "sandbox"],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        done = _run_argv([sys.executable, "-m", "sandbox"], env)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2, done.stderr
     assert len(lines) == 1 and lines[0].startswith("sandbox: "), done.stderr

@@ -4,25 +4,14 @@ with that client."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests.imports import imported
 
 REPO = Path(__file__).resolve().parents[2]
 OURS = {"engage_sync", "streams", "connectors", "domain", "sandbox"}
 # The top layer: the CLI that starts the sandbox and `up` that supervises it.
 TOP_LAYER = {REPO / "engage_sync" / "cli.py", REPO / "engage_sync" / "up.py"}
-
-
-def _imported(path: Path) -> set[str]:
-    """Top-level names of every module the file imports, also inside functions."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return names
 
 
 def _modules(*packages: str) -> list[Path]:
@@ -35,7 +24,7 @@ def test_the_sandbox_imports_nothing_of_ours() -> None:
     outside = {
         f"{path.relative_to(REPO)}: {name}"
         for path in modules
-        for name in _imported(path) & (OURS - {"sandbox"})
+        for name in imported(path) & (OURS - {"sandbox"})
     }
     assert not outside
 
@@ -46,6 +35,6 @@ def test_only_the_cli_and_up_import_the_sandbox() -> None:
     importers = {
         str(path.relative_to(REPO))
         for path in modules
-        if path not in TOP_LAYER and "sandbox" in _imported(path)
+        if path not in TOP_LAYER and "sandbox" in imported(path)
     }
     assert not importers
