@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
 import signal
@@ -26,7 +25,6 @@ from engage_sync.settings import (
     KafkaSettings,
     MetricsSettings,
     SalesforceSettings,
-    SandboxSettings,
     WorkerSettings,
     WriterSettings,
     load,
@@ -182,26 +180,12 @@ def writer() -> None:
 def sandbox() -> None:
     """Run the local Salesforce sandbox org over HTTPS (settings: SANDBOX_* env)."""
     from sandbox.org import serve
+    from sandbox.settings import SandboxSettings, SandboxSettingsError
 
-    s = load(SandboxSettings)
     try:
-        serve(
-            s.data_dir,
-            s.host,
-            s.port,
-            daily_api_limit=s.daily_api_limit,
-            page_size=s.page_size,
-            seed_demo=s.seed_demo,
-            token_ttl_seconds=s.token_ttl_seconds,
-            fault_plan=s.fault_plan,
-        )
-    except OSError as exc:
-        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            raise
-        _fail(
-            f"the sandbox cannot listen on {s.host}:{s.port} ({exc.strerror}): "
-            "set SANDBOX_PORT to a free port (0 = any) or SANDBOX_HOST"
-        )
+        serve(load(SandboxSettings))
+    except SandboxSettingsError as exc:
+        _fail(str(exc))
 
 
 @app.command()

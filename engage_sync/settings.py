@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -265,51 +264,6 @@ class WorkerSettings(_Base):
     health_poll_seconds: float = Field(
         60.0, ge=5, le=3600, alias="WORKER_HEALTH_POLL_SECONDS"
     )
-
-
-class SandboxSettings(_Base):
-    """The local Salesforce sandbox org."""
-
-    data_dir: Path = Field(Path(".engage-sync/sandbox"), alias="SANDBOX_DATA_DIR")
-    host: str = Field("127.0.0.1", alias="SANDBOX_HOST")
-    port: int = Field(8443, ge=0, le=65535, alias="SANDBOX_PORT")
-    daily_api_limit: int = Field(5_000_000, ge=1, alias="SANDBOX_DAILY_API_LIMIT")
-    page_size: int = Field(2000, ge=1, le=2000, alias="SANDBOX_PAGE_SIZE")
-    seed_demo: bool = Field(False, alias="SANDBOX_SEED_DEMO")
-    token_ttl_seconds: float | None = Field(
-        None, gt=0, alias="SANDBOX_TOKEN_TTL_SECONDS"
-    )
-    fault_plan_source: str | None = Field(None, alias="SANDBOX_FAULT_PLAN")
-
-    @field_validator("fault_plan_source")
-    @classmethod
-    def _plan(cls, value: str | None) -> str | None:
-        if value:
-            cls._read_plan(value)
-        return value or None
-
-    @staticmethod
-    def _read_plan(value: str) -> dict[str, Any]:
-        """JSON text, or @path of a JSON file; checked as the admin API checks it."""
-        from sandbox.faults import FaultPlan, FaultPlanError
-
-        text = value
-        if value.startswith("@"):
-            path = Path(value[1:])
-            if not path.is_file():
-                raise ValueError(f"file {path} does not exist")
-            text = path.read_text()
-        try:
-            plan = json.loads(text)
-            FaultPlan.from_json(plan)
-        except (FaultPlanError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"not a fault plan ({exc})") from None
-        return dict(plan)
-
-    @property
-    def fault_plan(self) -> dict[str, Any] | None:
-        source = self.fault_plan_source
-        return self._read_plan(source) if source else None
 
 
 S = TypeVar("S", bound=BaseSettings)

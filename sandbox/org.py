@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
+import errno
 import json
 import secrets
 import signal
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,11 @@ from sandbox.access import OrgAccess
 from sandbox.admin_api import AdminApi, ensure_integration_user
 from sandbox.faults import FaultInjector, FaultPlan
 from sandbox.metadata import OrgConfig, Schema
+from sandbox.metrics import serve_metrics
 from sandbox.rules import RuleSet
 from sandbox.seed import REPS, seed
 from sandbox.server import SandboxApp, SandboxServer
+from sandbox.settings import SandboxSettings, SandboxSettingsError, load_settings
 from sandbox.state import Credentials, OrgState
 from sandbox.store import Store
 
@@ -197,10 +200,15 @@ class SandboxOrg:
         return self._running.api_usage()
 
 
-def serve(
-    data_dir: Path, host: str = "127.0.0.1", port: int = 0, **options: Any
-) -> None:
-    """Run a sandbox org in the foreground until SIGTERM/SIGINT."""
+def serve(settings: SandboxSettings) -> None:
+    """Run a sandbox org in the foreground until SIGTERM/SIGINT.
+
+    Args:
+        settings: where it listens, its data dir, limits and fault plan.
+
+    Raises:
+        SandboxSettingsError: its port or its metrics port cannot be used.
+    """
     stop = threading.Event()
     # Handlers first: the org answers as soon as it starts, and a SIGTERM sent
     # then must stop it cleanly, not kill the process mid-start.
@@ -208,11 +216,22 @@ def serve(
         sig: signal.signal(sig, lambda *_: stop.set())
         for sig in (signal.SIGTERM, signal.SIGINT)
     }
+    s = settings
     org: SandboxOrg | None = None
     server = None
     try:
-        org = SandboxOrg(Path(data_dir), host, port, **options).start()
-        server = _serve_metrics(org)
+        org = SandboxOrg(
+            s.data_dir,
+            s.host,
+            s.port,
+            daily_api_limit=s.daily_api_limit,
+            page_size=s.page_size,
+            token_ttl_seconds=s.token_ttl_seconds,
+            seed_demo=s.seed_demo,
+            fault_plan=s.fault_plan,
+        )
+        _start(org)
+        server = serve_metrics(org.state, s.metrics_host, s.metrics_port)
         print(f"sandbox org listening on {org.url}", flush=True)
         print(f"CA certificate: {org.ca_path}", flush=True)
         print(f"credentials: {org.data_dir / CREDENTIALS_FILE}", flush=True)
@@ -227,36 +246,25 @@ def serve(
             signal.signal(sig, handler)
 
 
-def _serve_metrics(org: SandboxOrg) -> Any:
-    from prometheus_client import REGISTRY
+def _start(org: SandboxOrg) -> None:
+    try:
+        org.start()
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        raise SandboxSettingsError(
+            f"the sandbox cannot listen on {org.host}:{org.port} ({exc.strerror}): "
+            "set SANDBOX_PORT to a free port (0 = any) or SANDBOX_HOST"
+        ) from None
 
-    from engage_sync import metrics
-    from sandbox.metrics import SandboxCollector
 
-    metrics.set_process("sandbox")
-    REGISTRY.register(SandboxCollector(org.state))
-    return metrics.serve("sandbox", lambda: (True, {"url": org.url}))
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the local Salesforce sandbox org")
-    parser.add_argument("--data-dir", type=Path, default=Path(".sandbox-org"))
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8443)
-    parser.add_argument("--daily-api-limit", type=int, default=5_000_000)
-    parser.add_argument("--page-size", type=int, default=2000)
-    parser.add_argument("--token-ttl-seconds", type=float, default=None)
-    parser.add_argument("--seed-demo", action="store_true")
-    args = parser.parse_args(argv)
-    serve(
-        args.data_dir,
-        args.host,
-        args.port,
-        daily_api_limit=args.daily_api_limit,
-        page_size=args.page_size,
-        token_ttl_seconds=args.token_ttl_seconds,
-        seed_demo=args.seed_demo,
-    )
+def main() -> None:
+    """`python -m sandbox`: the org from SANDBOX_* env, as `engage-sync sandbox`."""
+    try:
+        serve(load_settings())
+    except SandboxSettingsError as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -89,8 +90,12 @@ def _run(
     verb: str, env: dict[str, str], tmp: Path
 ) -> tuple[str, subprocess.CompletedProcess[str]]:
     args = [a.replace("{tmp}", str(tmp)) for a in VERB_ARGS[verb]]
-    done = subprocess.run(
-        cli_argv(*verb.split(), *args),
+    return verb, _run_argv(cli_argv(*verb.split(), *args), env)
+
+
+def _run_argv(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv,
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -98,7 +103,6 @@ def _run(
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-    return verb, done
 
 
 def _run_all(
@@ -183,6 +187,24 @@ def test_sandbox_stops_with_one_line_when_its_port_is_taken(tmp_path: Path) -> N
         }
         results = _run_all(["sandbox"], env, tmp_path)
     assert _problems(results, "SANDBOX_PORT") == []
+
+
+def test_python_m_sandbox_reads_the_same_settings_as_the_sandbox_verb(
+    tmp_path: Path,
+) -> None:
+    # One sandbox entry: `python -m sandbox` reads SANDBOX_* env (not flags with
+    # defaults of their own) and stops with the same one line.
+    with listening_port() as port:
+        env = _base_env() | {
+            "SANDBOX_PORT": str(port),
+            "SANDBOX_DATA_DIR": str(tmp_path / "org"),
+        }
+        done = _run_argv([sys.executable, "-m", "sandbox"], env)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("sandbox: "), done.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "SANDBOX_PORT" in lines[0]
+    assert (tmp_path / "org").is_dir()  # it used SANDBOX_DATA_DIR
 
 
 def test_verbs_that_use_the_registry_stop_with_one_line_when_it_is_dead(

@@ -620,22 +620,21 @@ def test_serve_runs_until_sigterm(tmp_path: Path) -> None:
     import subprocess
     import sys
 
+    # `python -m sandbox` reads the same SANDBOX_* settings as `engage-sync sandbox`.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--data-dir",
-            str(tmp_path),
-            "--port",
-            "0",
-            "--seed-demo",
-        ],
+        [sys.executable, "-m", "sandbox"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
-        # Not the default metrics port: a running `up` may hold it.
-        env=os.environ | {"METRICS_PORT": "0"},
+        env=env
+        | {
+            "SANDBOX_DATA_DIR": str(tmp_path),
+            "SANDBOX_PORT": "0",
+            "SANDBOX_SEED_DEMO": "true",
+            # Not the default metrics port: a running `up` may hold it.
+            "METRICS_PORT": "0",
+        },
     )
     try:
         assert proc.stdout is not None

@@ -12,11 +12,11 @@ from engage_sync.settings import (
     ConfigError,
     KafkaSettings,
     SalesforceSettings,
-    SandboxSettings,
     WorkerSettings,
     WriterSettings,
     load,
 )
+from sandbox.settings import SandboxSettings
 
 SETTINGS_CLASSES = (
     KafkaSettings,
