@@ -9,7 +9,6 @@ writer turns twins into one Task.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.kafka import config as kafka_config
-from connectors.kafka.clients import AckingProducer, DeliveryFailed, ensure_topics
+from connectors.kafka.clients import AckingProducer, DeliveryFailed
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from engage_sync.settings import KafkaSettings
@@ -67,19 +66,6 @@ def own_kafka(tmp_path: Path) -> Iterator[ApacheKafka]:
 def registry() -> Iterator[RegistryStandIn]:
     with RegistryStandIn() as stand_in:
         yield stand_in
-
-
-def _namespace(bootstrap: str) -> KafkaSettings:
-    ns = f"o{uuid.uuid4().hex[:10]}"
-    settings = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-        KAFKA_TOPIC_PREFIX=f"{ns}.",
-        KAFKA_GROUP_PREFIX=ns,
-        KAFKA_TOPIC_PARTITIONS=4,
-        KAFKA_SESSION_TIMEOUT_MS=6000,
-    )
-    ensure_topics(settings, Topics(settings).all())
-    return settings
 
 
 def _task_commands(
@@ -169,7 +155,7 @@ def _redone(worker: Proc) -> int:
 def test_batches_in_flight_when_the_broker_dies_are_redone_after_it_returns(
     own_kafka: ApacheKafka, processes: Processes
 ) -> None:
-    settings = _namespace(own_kafka.bootstrap)
+    settings = fresh_namespace(own_kafka.bootstrap)
     serde, publisher = Serde(), Publisher(settings)
     # The whole burst is in Kafka before the worker starts: it is still working
     # through it (in small batches, much of it fetched) when the broker disappears.
