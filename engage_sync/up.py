@@ -22,10 +22,10 @@ from connectors.kafka.embedded import EmbeddedBroker, free_port
 from connectors.kafka.topics import Topics
 from engage_sync.demo import DemoTraffic, demo_settings
 from engage_sync.errors import require_kafka
-from engage_sync.metrics import DEFAULT_PORTS
-from engage_sync.settings import KafkaSettings, load
 from engage_sync.status import TopicCounter, plain_line, render_table
 from engage_sync.supervisor import Child, Supervisor, cli_argv
+from ground.metrics import DEFAULT_PORTS
+from ground.settings import KafkaSettings, load
 from sandbox.admin import SandboxAdmin
 
 # How often the status is printed as a plain line when stdout is not a terminal.

@@ -14,7 +14,7 @@ from connectors.kafka import clients
 from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings, WorkerSettings
+from ground.settings import KafkaSettings, WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def _shorten_fetch_wait(max_wait_ms: int) -> None:
 
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     """Build the app with every agent registered; nothing connects until it starts."""
+    from connectors.kafka.settings_topic import SettingsFollower
     from streams.activity.agents import register as register_activity
     from streams.activity.parking import ParkedIndex
     from streams.activity.processor import Context
@@ -50,7 +51,6 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     from streams.contacts.actions import ContactActions
     from streams.faust_state import ConsumerWatch, not_running, recording_supervisor
     from streams.health import WorkerHealth
-    from streams.settings.topic import SettingsFollower
     from streams.users.agents import register as register_user_checks
     from streams.users.directory import UserDirectory
 
@@ -126,7 +126,8 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
 
 def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     """Create missing topics, then run the Faust worker until SIGTERM/SIGINT."""
-    from engage_sync import metrics
+    from connectors.kafka.lag_metrics import LagCollector
+    from ground import metrics
 
     # Kafka and the registry were checked by the CLI before the verb (`cli._checked`):
     # a bad credential is one line there, before faust starts.
@@ -135,7 +136,9 @@ def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     metrics.set_process("worker")
     # Loading Engage's copy can take minutes: alive (200), but not yet ready.
     health = app.engage_health  # type: ignore[attr-defined]
-    server = metrics.serve("worker", health, kafka, kafka.group("worker"))
+    server = metrics.serve(
+        "worker", health, collectors=[LagCollector(kafka, kafka.group("worker"))]
+    )
     try:
         faust.Worker(
             app, loglevel=worker.loglevel, quiet=True

@@ -13,7 +13,7 @@ from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.kafka.window import where
-from engage_sync.settings import (
+from ground.settings import (
     KafkaSettings,
     SalesforceSettings,
     WorkerSettings,
@@ -49,10 +49,10 @@ class ActivityPath:
     """The worker's ActivityProcessor with the worker's Context (see streams/app.py)."""
 
     def __init__(self, kafka: KafkaSettings, worker: WorkerSettings) -> None:
+        from connectors.kafka.settings_topic import SettingsFollower
         from streams.activity.parking import ParkedIndex
         from streams.activity.processor import ActivityProcessor, Context
         from streams.contacts import agents as contact_agents
-        from streams.settings.topic import SettingsFollower
         from streams.users.directory import UserDirectory
 
         self.batch_size = worker.batch_size
@@ -107,9 +107,9 @@ class CommandPath:
         writer: WriterSettings,
         salesforce: SalesforceSettings,
     ) -> None:
+        from connectors.kafka.settings_topic import SettingsFollower
         from connectors.salesforce.client import SalesforceClient
         from connectors.salesforce.writer import SalesforceWriter
-        from streams.settings.topic import SettingsFollower
 
         self.batch_size = writer.batch_size
         self.follower = follower = SettingsFollower(kafka)
@@ -156,7 +156,7 @@ def path_for(kafka: KafkaSettings, topic: str) -> ReplayPath:
     Raises:
         Unsupported: the topic is not an activity topic nor `salesforce.commands`.
     """
-    from engage_sync.settings import load
+    from ground.settings import load
 
     topics = Topics(kafka)
     if topic in topics.activity_inputs:
