@@ -43,16 +43,13 @@ def _shorten_fetch_wait(max_wait_ms: int) -> None:
 
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     """Build the app with every agent registered; nothing connects until it starts."""
-    from connectors.kafka.settings_topic import SettingsFollower
     from streams.activity.agents import register as register_activity
-    from streams.activity.parking import ParkedIndex
-    from streams.activity.processor import Context
     from streams.contacts import agents as contact_agents
     from streams.contacts.actions import ContactActions
     from streams.faust_state import ConsumerWatch, not_running, recording_supervisor
     from streams.health import WorkerHealth
     from streams.users.agents import register as register_user_checks
-    from streams.users.directory import UserDirectory
+    from streams.worker_parts import WorkerParts
 
     kafka.require_bootstrap()
     _shorten_fetch_wait(worker.fetch_max_wait_ms)
@@ -81,10 +78,10 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     health.consumer = ConsumerWatch(app)
     topics = Topics(kafka)
     producer = clients.AckingProducer(kafka)
-    follower = SettingsFollower(kafka)
-    contacts = contact_agents.build(kafka, follower)
-    users = UserDirectory(kafka, lambda: follower.settings)
-    context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
+    parts = WorkerParts.build(kafka)
+    follower, contacts, users, context = (
+        parts.follower, parts.contacts, parts.users, parts.context
+    )
     health.ready = context.ready
     health.agents = lambda: not_running(app, (follower, users), context.ready)
     serde = Serde.for_kafka(kafka)
@@ -105,10 +102,8 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         # Loaded before agents' first batch: settings, users, parked activities.
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, follower.start_and_load)
-            await loop.run_in_executor(None, users.load)
-            await loop.run_in_executor(None, context.parked.load)
-            await loop.run_in_executor(None, contacts.load)
+            for step in parts.load_steps():
+                await loop.run_in_executor(None, step)
             context.ready.set()
             # Held activities of users who connected while no worker ran; after
             # `ready`, so a user connecting meanwhile is released by either path.
