@@ -168,7 +168,8 @@ def test_added_contact_already_linked_gets_an_already_linked_result() -> None:
         result["object"],
         result["engage_contact_id"],
     ) == (f"link-{again['event_id']}", True, "already-linked", LEAD, "Lead", "ec-5")
-    (_, _, key) = next(s for s in producer.sent if s[0] == actions.c.topics.results.name)
+    results = actions.c.topics.results.name
+    (_, _, key) = next(s for s in producer.sent if s[0] == results)
     assert key == f"link-{again['event_id']}".encode()
     # The worker's own results agent reads it and changes nothing.
     before = actions.c.store.get("ec-5")
