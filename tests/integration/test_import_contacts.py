@@ -4,7 +4,10 @@ refused with its reason), read back from `salesforce.results`."""
 
 from __future__ import annotations
 
+import csv
 import io
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +15,9 @@ from engage_sync.imports.columns import guess
 from engage_sync.imports.registry import Imports, kafka_imports
 from engage_sync.imports.rows import Row, contact_id
 from engage_sync.settings import KafkaSettings
+from engage_sync.supervisor import cli_argv
 from sandbox.admin import SandboxAdmin
-from tests.conftest import Processes, kafka_env, salesforce_env
+from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.inbound_harness import engage_copy
 from tests.integration.test_contact_linking import _settings
 from tests.waiting import wait_until
@@ -110,8 +114,22 @@ def test_import_of_1000_rows_with_5_bad_answers_every_row(
         60,
         what="the first import's link in Engage's copy",
     )
-    _, again = _import(imports, f"{HEADER}\nnew7@people.example,New,N7,NewCo,\n")
-    assert (again[1][4], again[1][6]) == (
+    again = tmp_path / "again.csv"
+    again.write_text(f"{HEADER}\nnew7@people.example,New,N7,NewCo,\n")
+    # Through the CLI verb this time: the same code, the same report folder.
+    done = subprocess.run(
+        cli_argv("import-contacts", str(again), "--report", str(tmp_path / "r.csv")),
+        env=os.environ | env | {"CONSOLE_IMPORTS_DIR": str(tmp_path / "imports")},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "done: 1 of 1 rows: matched 0, created 0, already linked 1" in done.stdout
+    (line,) = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert (line["outcome"], line["salesforce_id"]) == (
         "already linked",
         created["new7@people.example"],
     )
+    assert len(imports.ids()) == 2  # the console lists it beside the first
