@@ -21,6 +21,7 @@ from engage_sync.imports import parse
 from engage_sync.imports.columns import FIELDS, SKIP, guess, mapping_problems
 from engage_sync.imports.outcomes import KINDS
 from engage_sync.imports.registry import Imports, UnknownImport, kafka_imports
+from engage_sync.imports.report import Report
 from engage_sync.imports.rows import problem
 
 router = APIRouter(include_in_schema=False)
@@ -48,6 +49,14 @@ def _imports(request: Request) -> Imports:
     if imports is None:
         raise HTTPException(503, editing.NOT_CONFIGURED)
     return imports
+
+
+def _report(request: Request, import_id: str) -> Report:
+    """The import's report (the caller closes it); 404 for an unknown import."""
+    try:
+        return _imports(request).report(import_id)
+    except UnknownImport as exc:
+        raise HTTPException(404, str(exc)) from exc
 
 
 def _listing(imports: Imports) -> list[dict[str, Any]]:
@@ -178,10 +187,7 @@ def _report_page(request: Request, imports: Imports, import_id: str) -> Response
 @router.get(f"/{SLUG}/{{import_id}}", response_class=HTMLResponse)
 def show(request: Request, import_id: str) -> Response:
     imports = _imports(request)
-    try:
-        report = imports.report(import_id)
-    except UnknownImport as exc:
-        raise HTTPException(404, str(exc)) from exc
+    report = _report(request, import_id)
     try:
         state = report.meta("state")
     finally:
@@ -220,10 +226,7 @@ async def map_columns(request: Request, import_id: str) -> Response:
 @router.get(f"/{SLUG}/{{import_id}}/progress")
 def progress(request: Request, import_id: str) -> Response:
     """The progress bar's data (polled by static/import.js)."""
-    try:
-        report = _imports(request).report(import_id)
-    except UnknownImport as exc:
-        raise HTTPException(404, str(exc)) from exc
+    report = _report(request, import_id)
     try:
         return JSONResponse(report.progress().as_dict())
     finally:
@@ -233,10 +236,7 @@ def progress(request: Request, import_id: str) -> Response:
 @router.get(f"/{SLUG}/{{import_id}}/report.csv")
 def download(request: Request, import_id: str) -> Response:
     """The whole report as CSV, streamed from the report's file page by page."""
-    try:
-        report = _imports(request).report(import_id)
-    except UnknownImport as exc:
-        raise HTTPException(404, str(exc)) from exc
+    report = _report(request, import_id)
 
     def chunks() -> Any:
         try:
