@@ -357,3 +357,36 @@ def test_a_mapping_without_email_or_name_is_not_imported(tmp_path: Path) -> None
     )
     assert answer.status_code == 422 and "a row needs an email or a name" in answer.text
     assert client.get(f"{url}/progress").json()["state"] == "uploaded"
+
+
+def test_a_restarted_console_carries_on_an_unfinished_import(tmp_path: Path) -> None:
+    """Sent but not answered when the console stopped: a new console over the same
+    folder shows the same progress, then follows the results to the end."""
+    pipeline = _Pipeline()
+    first = Imports(tmp_path, TOPIC, pipeline.ports)
+    body = b"Email,Last Name\na@example.org,A\nb@example.org,B\n"
+    import_id = first.create(io.BytesIO(body), "p.csv", "admin")
+    report = first.report(import_id)
+    report.set_meta(mapping=["email", "last_name"], state="importing")
+    first.job(import_id).send()  # then the console stopped
+    assert report.progress().as_dict() | {"counts": None} == {
+        "state": "waiting",
+        "total": 2,
+        "sent": 2,
+        "answered": 0,
+        "percent": 0,
+        "counts": None,
+        "error": None,
+    }
+
+    again = Imports(tmp_path, TOPIC, pipeline.ports)
+    again.resume()
+    again.join(import_id, timeout=30)
+
+    progress = report.progress()
+    assert (progress.state, progress.answered, progress.counts["created"]) == (
+        "done",
+        2,
+        2,
+    )
+    assert len(pipeline.sink.sent) == 2  # nothing sent twice
