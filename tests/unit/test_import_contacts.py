@@ -390,3 +390,25 @@ def test_a_restarted_console_carries_on_an_unfinished_import(tmp_path: Path) -> 
         2,
     )
     assert len(pipeline.sink.sent) == 2  # nothing sent twice
+
+
+def test_a_file_that_is_no_csv_gets_one_line_not_a_server_error(
+    tmp_path: Path,
+) -> None:
+    app = create_app(_settings(), _status)
+    app.state.imports = Imports(tmp_path, TOPIC, _Pipeline().ports)
+    client = TestClient(app, follow_redirects=False)
+    _login(client)
+    token = _csrf(client.get("/import-contacts").text)
+    huge_field = b'Email\n"' + b"x" * (5 * 1024 * 1024) + b'"\n'
+    url = client.post(
+        "/import-contacts",
+        data={"csrf_token": token},
+        files={"file": ("p.csv", huge_field, "text/csv")},
+    ).headers["location"]
+
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "the file cannot be read as CSV: field larger than field limit" in page.text
+    answer = client.post(url, data={"csrf_token": token, "action": "import"})
+    assert answer.status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -122,19 +123,23 @@ def _mapping_page(
     status_code: int = 200,
 ) -> Response:
     path = imports.csv_path(import_id)
-    headers = parse.headers(path)
-    mapping = mapping if mapping is not None else guess(headers)
-    preview = [
-        {"row": r, "problem": problem(r)}
-        for r in parse.preview(path, mapping, PREVIEW_ROWS)
-    ]
+    problems = list(problems or [])
+    try:
+        headers = parse.headers(path)
+        mapping = mapping if mapping is not None else guess(headers)
+        preview = [
+            {"row": r, "problem": problem(r)}
+            for r in parse.preview(path, mapping, PREVIEW_ROWS)
+        ]
+    except csv.Error as exc:  # e.g. a binary file: one line, not a server error
+        headers, mapping, preview = [], [], []
+        problems.append(f"the file cannot be read as CSV: {exc}")
     report = imports.report(import_id)
     try:
         filename = report.meta("filename")
     finally:
         report.close()
-    problems = list(problems or [])
-    if not headers:
+    if not headers and not problems:
         problems.append("the file is empty: it needs a header row and rows of contacts")
     return editing.render(
         request,
@@ -206,7 +211,10 @@ async def map_columns(request: Request, import_id: str) -> Response:
     except UnknownImport as exc:
         raise HTTPException(404, str(exc)) from exc
     form = await request.form()
-    count = len(await run_in_threadpool(parse.headers, path))
+    try:
+        count = len(await run_in_threadpool(parse.headers, path))
+    except csv.Error:
+        count = 0  # the page says why again
     mapping = [str(form.get(f"column.{i}") or SKIP) for i in range(count)]
     problems = mapping_problems(mapping)
     if form.get("action") != "import" or problems:
