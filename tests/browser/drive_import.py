@@ -8,6 +8,33 @@ from pathlib import Path
 from typing import Any
 
 DONE_TIMEOUT_MS = 240_000
+HEADER = "E-mail,First Name,Surname,Company,Notes"
+# Bad rows and the reason the report gives for each.
+BAD_ROWS = (
+    ("broken-email,Bo,Bad,NewCo,x", "malformed email: 'broken-email'"),
+    (",,,NewCo,x", "no email and no name"),
+    ("two@@example.org,Bo,Bad,NewCo,x", "malformed email: 'two@@example.org'"),
+    (",,,,x", "no email and no name"),
+    (
+        "spaced out@example.org,Bo,Bad,NewCo,x",
+        "malformed email: 'spaced out@example.org'",
+    ),
+)
+
+
+def contacts_csv(
+    target: Path, known: list[str], new: int, bad: int = 5
+) -> tuple[Path, dict[int, str]]:
+    """A CSV of the `known` emails (rows 1.., found in Salesforce), `new` new people,
+    and `bad` bad rows (of BAD_ROWS, in turn) placed after row 40; returns the file
+    and the bad rows' numbers with their expected reasons."""
+    rows = [f"{email},Kay,Known{i},K,x" for i, email in enumerate(known)]
+    rows += [f"p{i}@people.example,Pat,P{i},NewCo,x" for i in range(new)]
+    at = min(40, len(rows))
+    picked = [BAD_ROWS[i % len(BAD_ROWS)] for i in range(bad)]
+    rows[at:at] = [line for line, _ in picked]
+    target.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return target, {at + 1 + i: reason for i, (_, reason) in enumerate(picked)}
 
 
 def upload_csv(page: Any, url: str, csv_file: Path) -> str:

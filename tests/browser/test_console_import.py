@@ -11,6 +11,7 @@ from typing import Any
 from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.browser.drive_import import (
+    contacts_csv,
     download_report,
     failed_reasons,
     guessed_columns,
@@ -44,11 +45,7 @@ def test_upload_map_preview_import_and_download_the_report(
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
-    rows = ["known@lead.example,Kay,Known,K,ignored"]
-    rows += [f"p{i}@people.example,Pat,P{i},NewCo,x" for i in range(95)]
-    rows[40:40] = ["broken-email,Bo,Bad,NewCo,x", ",,,NewCo,x"] * 2 + [",,,,x"]
-    upload = tmp_path / "contacts.csv"
-    upload.write_text("E-mail,First Name,Surname,Company,Notes\n" + "\n".join(rows))
+    upload, bad = contacts_csv(tmp_path / "contacts.csv", ["known@lead.example"], 95)
     url, password = console_url
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{url}/import-contacts")
@@ -80,13 +77,7 @@ def test_upload_map_preview_import_and_download_the_report(
         "failed": 5,
     }
     assert page.locator("tr[data-row='1'] td").nth(5).inner_text() == f"Lead {known}"
-    assert failed_reasons(page) == {
-        41: "malformed email: 'broken-email'",
-        42: "no email and no name",
-        43: "malformed email: 'broken-email'",
-        44: "no email and no name",
-        45: "no email and no name",
-    }
+    assert failed_reasons(page) == bad
     text = download_report(page, tmp_path / "report.csv")
     report = list(csv.DictReader(io.StringIO(text)))
     assert len(report) == 101
