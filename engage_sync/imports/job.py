@@ -118,6 +118,13 @@ class Job:
     def follow(self, stop: Callable[[], bool]) -> None:
         """Answers from the saved offsets on, saved with the offsets after them."""
         offsets: Offsets = dict(self.report.meta("offsets") or {})
+        ends = self.results.ends()
+        if any(offset > ends.get(p, 0) for p, offset in offsets.items()):
+            # Past the topic's end: another broker's topic (a new embedded one).
+            raise LookupError(
+                "salesforce.results is not the topic this import began on (the "
+                "broker was replaced); its answers cannot come: import the file again"
+            )
 
         def finished() -> bool:
             p = self.report.progress()

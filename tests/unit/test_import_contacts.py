@@ -412,3 +412,18 @@ def test_a_file_that_is_no_csv_gets_one_line_not_a_server_error(
     assert "the file cannot be read as CSV: field larger than field limit" in page.text
     answer = client.post(url, data={"csrf_token": token, "action": "import"})
     assert answer.status_code == 422
+
+
+def test_an_import_begun_on_another_broker_fails_with_one_line(tmp_path: Path) -> None:
+    pipeline = _Pipeline()
+    imports = Imports(tmp_path, TOPIC, pipeline.ports)
+    import_id = imports.create(io.BytesIO(b"Email\na@example.org\n"), "p.csv", "a")
+    report = imports.report(import_id)
+    report.set_meta(mapping=["email"], state="waiting", total=1, sent=1)
+    report.set_meta(offsets={"0": 5_000})  # the results topic now ends at 0
+
+    imports.job(import_id).run()
+
+    progress = report.progress()
+    assert progress.state == "failed"
+    assert progress.error is not None and "import the file again" in progress.error
