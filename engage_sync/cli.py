@@ -284,6 +284,9 @@ def _register_subcommands() -> None:
     from engage_sync.commands.status import status
 
     app.command("status")(status)
+    from engage_sync.commands.imports import import_contacts
+
+    app.command("import-contacts")(import_contacts)
 
 
 _register_subcommands()

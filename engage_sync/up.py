@@ -203,7 +203,9 @@ def _run(
         _apply_demo_settings(admin, env, data_dir, children)
         for role in ("worker", "writer", "poller"):
             children.cli(role, role, env=env | {"METRICS_PORT": str(ports[role])})
-        console_url = _start_console(console, children, env, console_port)
+        # The demo's imports live with its logs and sandbox, not in the user's state.
+        imports = {"CONSOLE_IMPORTS_DIR": str(data_dir / "imports")}
+        console_url = _start_console(console, children, env | imports, console_port)
         people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
         counter = TopicCounter(kafka)
         counter.start()

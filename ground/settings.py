@@ -338,6 +338,10 @@ class ConsoleSettings(_Base):
     status_cache_seconds: float = Field(
         15.0, ge=0, le=3600, alias="CONSOLE_STATUS_CACHE_SECONDS"
     )
+    imports_dir: Path = Field(
+        Path.home() / ".local" / "state" / "engage-sync" / "imports",
+        alias="CONSOLE_IMPORTS_DIR",
+    )
 
     @field_validator(
         "password_hash_file", "api_token_file", "tls_cert_file", "tls_key_file"

@@ -53,7 +53,8 @@ def role_grants(settings: KafkaSettings) -> dict[str, list[Grant]]:
         "worker": groups
         + see_all
         + _topics([s.name for s in worker_reads], "READ")
-        + _topics([t.commands.name, t.dlq.name], "WRITE")
+        # results: the worker answers an add of an already-linked contact itself
+        + _topics([t.commands.name, t.results.name, t.dlq.name], "WRITE")
         + _topics([s.name for s in worker_state] + snapshot, "READ", "WRITE")
         # faust's leader topic, which faust creates itself: <app id>-__assignor-__leader
         + [

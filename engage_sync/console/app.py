@@ -132,6 +132,7 @@ def create_app(
         connection,
         field_mapping,
         history,
+        import_contacts,
         placeholders,
         sync,
         sync_rules,
@@ -171,6 +172,7 @@ def create_app(
         sync.router,
         sync_settings.router,
         history.router,
+        import_contacts.router,
         placeholders.router,
         api.router,
     ):

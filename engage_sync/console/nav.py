@@ -59,7 +59,7 @@ PAGES = (
     Page(
         "import-contacts",
         "Import contacts",
-        False,
+        True,
         "Upload a CSV of contacts, map its columns and follow a per-row report.",
     ),
 )

@@ -57,6 +57,11 @@ def serve(settings: ConsoleSettings) -> None:
         status_source(settings.status_cache_seconds),  # type: ignore[arg-type]
         crm_source(),  # type: ignore[arg-type]
     )
+    from engage_sync.imports.registry import kafka_imports
+
+    # Imports a stopped console left unfinished carry on (their reports are on disk).
+    app.state.imports = kafka_imports(load(KafkaSettings), settings.imports_dir)
+    app.state.imports.resume()
     scheme = "https" if settings.uses_tls else "http"
     log.info("admin console on %s://%s:%d", scheme, settings.host, settings.port)
     uvicorn.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.kafka.deadletter import Origin
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 OPT_OUT = ("email_opt_out", "HasOptedOutOfEmail")
 LEAD_STATUS = ("status", "Status")
 LINK_STATUSES = {"LINKED", "CREATED", "LINKED_BY_DUPLICATE_RULE", "ambiguous-match"}
+# The result of an add whose contact was linked already (not a new link).
+ALREADY_LINKED = "already-linked"
 
 
 @dataclass
@@ -101,6 +104,9 @@ class ContactActions:
                 self.c._emit(None, base.with_values(values, dict.fromkeys(values, 0)))
                 base = self.c.store.get(ecid) or base
             if base.salesforce_id:
+                # Nothing to ask Salesforce, but the add still gets its answer, so a
+                # caller waiting for one result per add (a CSV import) finishes.
+                self._already_linked(base, event)
                 return
             if ref.get("salesforce_id"):
                 self._verify(base, ref["salesforce_id"], event)
@@ -115,6 +121,32 @@ class ContactActions:
             )
         elif event["action"] == "STATUS_CHANGED" and current is not None:
             self._status(current, event, crm, when)
+
+    def _already_linked(self, contact: EngageContact, event: dict[str, Any]) -> None:
+        """A result for an add of a contact Engage's copy already links: keyed and
+        named like the command the add would have made."""
+        kind = "verify" if event["contact"].get("salesforce_id") else "link"
+        event_id = f"{kind}-{event['event_id']}"
+        result = {
+            "event_id": event_id,
+            "object": contact.salesforce_object or "Contact",
+            "operation": "MATCH",
+            "success": True,
+            "salesforce_id": contact.salesforce_id,
+            "created": False,
+            "status_code": ALREADY_LINKED,
+            "message": "already linked in Engage's copy",
+            "fields": [],
+            "written_at": datetime.now(UTC),
+            "engage_contact_id": contact.engage_contact_id,
+            "record": {},
+            "candidates": [],
+        }
+        self.c.producer.produce(
+            self.c.topics.results.name,
+            self.c.serde.encode("WriteResult", result),
+            event_id.encode(),
+        )
 
     def _copy_from(self, ref: dict[str, Any], when: int) -> EngageContact:
         """Engage's copy of a contact made from an event's contact reference."""

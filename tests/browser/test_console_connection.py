@@ -34,6 +34,7 @@ def console_url(
             "CONSOLE_PORT": str(port),
             "CONSOLE_PASSWORD_HASH": hash_password(password),
             "CONSOLE_STATUS_CACHE_SECONDS": "0",
+            "CONSOLE_IMPORTS_DIR": str(processes.tmp / "imports"),
         },
     )
     wait_until(

@@ -51,6 +51,7 @@ VERB_ARGS: dict[str, list[str]] = {
     "dlq resubmit": ["--reason", "policy-refused"],
     "status": [],
     "console": [],
+    "import-contacts": ["{tmp}/contacts.csv"],
     # Needs nothing at all: it hashes a password read from stdin.
     "hash-password": [],
 }
@@ -109,6 +110,7 @@ def _run_all(
     verbs: list[str], env: dict[str, str], tmp: Path
 ) -> dict[str, subprocess.CompletedProcess[str]]:
     (tmp / "calls.jsonl").write_text(CALL)
+    (tmp / "contacts.csv").write_text("Email\nada@example.org\n")
     with ThreadPoolExecutor(max_workers=8) as pool:
         return dict(pool.map(lambda v: _run(v, env, tmp), verbs))
 

@@ -133,3 +133,45 @@ def test_create_invents_no_value_the_mapping_does_not_give() -> None:
 
     (command,) = _commands(actions, producer)
     assert command["fields"] == {"Email": "x@example.org", "Industry": "Technology"}
+
+
+def test_added_contact_already_linked_gets_an_already_linked_result() -> None:
+    """Every add gets a result on salesforce.results (keyed like the link command's),
+    so a report waiting for one per added contact finishes."""
+    actions, producer = _actions()
+    first = _added("ec-5", email="ada@example.org", last_name="Lovelace")
+    actions._action(first, CRM)
+    actions.on_result(
+        {
+            "event_id": f"link-{first['event_id']}",
+            "object": "Lead",
+            "success": True,
+            "salesforce_id": LEAD,
+            "status_code": "LINKED",
+            "written_at": T0,
+            "engage_contact_id": "ec-5",
+            "record": {"Id": LEAD, "LastName": "Lovelace"},
+        }
+    )
+    again = _added("ec-5", email="ada@example.org", last_name="Lovelace")
+    producer.sent.clear()
+
+    actions._action(again, CRM)
+
+    assert _commands(actions, producer) == []  # nothing to ask Salesforce
+    (result,) = producer.decoded(actions.c.topics.results.name, "WriteResult")
+    assert (
+        result["event_id"],
+        result["success"],
+        result["status_code"],
+        result["salesforce_id"],
+        result["object"],
+        result["engage_contact_id"],
+    ) == (f"link-{again['event_id']}", True, "already-linked", LEAD, "Lead", "ec-5")
+    results = actions.c.topics.results.name
+    (_, _, key) = next(s for s in producer.sent if s[0] == results)
+    assert key == f"link-{again['event_id']}".encode()
+    # The worker's own results agent reads it and changes nothing.
+    before = actions.c.store.get("ec-5")
+    actions.on_result(result)
+    assert actions.c.store.get("ec-5") == before
