@@ -134,6 +134,7 @@ def create_app(
         history,
         placeholders,
         sync,
+        sync_health,
         sync_rules,
         sync_settings,
     )
@@ -170,6 +171,7 @@ def create_app(
         field_mapping.router,
         sync.router,
         sync_settings.router,
+        sync_health.router,
         history.router,
         placeholders.router,
         api.router,
