@@ -261,14 +261,15 @@ def resubmit(
     producer = None if dry_run else clients.producer(settings)
     failures: list[str] = []
 
-    def delivered(err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            failures.append(f"{msg.topic()}: {err}")
-            return
-        origin = dict(msg.headers() or []).get(RESUBMITTED_FROM) or b""
-        if isinstance(origin, bytes):
-            origin = origin.decode()
-        report.landed[origin] = (msg.partition() or 0, msg.offset() or 0)
+    def delivered(origin: str) -> Any:
+        # Per record: a delivery report carries no headers to tell them apart.
+        def report_of(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                failures.append(f"{msg.topic()}: {err}")
+                return
+            report.landed[origin] = (msg.partition() or 0, msg.offset() or 0)
+
+        return report_of
 
     for dl in letters:
         identity = _identity(dl)
@@ -284,7 +285,7 @@ def resubmit(
             continue
         report.sent.append((dl, origin))
         if producer is not None:
-            _produce(producer, dl, partitions, origin, delivered)
+            _produce(producer, dl, partitions, origin, delivered(origin))
     if producer is not None:
         remaining = producer.flush(60)
         if remaining or failures:
