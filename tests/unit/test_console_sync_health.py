@@ -274,3 +274,14 @@ def test_queue_lists_ambiguous_matches_until_a_pick_is_answered(
         assert [(a.engage_contact_id, a.candidates) for a in found] == [
             ("ec-1", (LEAD_A, LEAD_B))
         ]
+
+
+class _Down(FakeHealth):
+    def board(self) -> Board:
+        raise TimeoutError("partition 0 of engage.dlq stalled")
+
+
+def test_an_unreadable_dead_letter_topic_is_said_on_the_page_not_a_crash() -> None:
+    answer = _client(_Down(_board())).get("/sync-health")
+    assert answer.status_code == 200
+    assert "dead letters unreadable: partition 0 of engage.dlq stalled" in answer.text

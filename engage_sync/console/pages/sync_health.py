@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from connectors.kafka.clients import DeliveryFailed
 from connectors.kafka.dlq_board import Board
 from connectors.kafka.dlq_reader import DeadLetter, locator
 from engage_sync.console.auth import Csrf
@@ -128,12 +129,12 @@ def _page(
         context["groups"] = groups(board, datetime.now(UTC).date())
         context["letters"] = letters(source, board, reason)
         context["total"] = len(board.letters)
-    except (LookupError, TimeoutError) as exc:
+    except Exception as exc:  # a Kafka outage is shown, the rest still renders
         context["problems"].append(f"dead letters unreadable: {exc}")
     try:
         context["queue"], more = _ambiguous(source)
         context["problems"] += more
-    except (LookupError, TimeoutError) as exc:
+    except Exception as exc:  # as above: the page never fails on a read
         context["problems"].append(f"ambiguous matches unreadable: {exc}")
     today = datetime.now(UTC).date()
     context["days"] = [
@@ -175,12 +176,15 @@ def _back(reason: str | None, **done: Any) -> Response:
     return RedirectResponse(f"/sync-health?{urlencode(query | done)}", 303)
 
 
+async def _posted(request: Request, *names: str) -> list[str]:
+    form = await request.form()
+    return [editing.form_text(form, name) for name in names]
+
+
 @router.post("/sync-health/resubmit", response_class=HTMLResponse, dependencies=[Csrf])
 async def resubmit(request: Request) -> Response:
     """One letter (`letter` = its coordinates) or every open letter of `reason`."""
-    form = await request.form()
-    letter = editing.form_text(form, "letter")
-    reason = editing.form_text(form, "reason")
+    letter, reason = await _posted(request, "letter", "reason")
     source = source_of(request)
     if source is None or not (letter or reason):
         return await run_in_threadpool(_page, request)
@@ -196,16 +200,18 @@ async def resubmit(request: Request) -> Response:
         guarded = source.resubmit(board, chosen, request.state.session.user)
         return len(guarded.report.sent), len(guarded.refused)
 
-    sent, skipped = await run_in_threadpool(run)
+    try:
+        sent, skipped = await run_in_threadpool(run)
+    except DeliveryFailed as exc:
+        failed = f"resubmit failed, some letters may have been sent: {exc}"
+        return await run_in_threadpool(_page, request, [failed], 502)
     return _back(reason, done="resubmitted", sent=sent, skipped=skipped)
 
 
 @router.post("/sync-health/pick", response_class=HTMLResponse, dependencies=[Csrf])
 async def pick(request: Request) -> Response:
     """Link the contact to the record the admin chose among the candidates."""
-    form = await request.form()
-    contact = editing.form_text(form, "engage_contact_id")
-    chosen = editing.form_text(form, "salesforce_id")
+    contact, chosen = await _posted(request, "engage_contact_id", "salesforce_id")
     source = source_of(request)
     if source is None:
         return await run_in_threadpool(_page, request)
@@ -219,7 +225,11 @@ async def pick(request: Request) -> Response:
             return None
         return source.pick(entry, chosen)
 
-    if await run_in_threadpool(run) is None:
+    try:
+        sent = await run_in_threadpool(run)
+    except DeliveryFailed as exc:
+        return await run_in_threadpool(_page, request, [f"pick not sent: {exc}"], 502)
+    if sent is None:
         refused = f"{contact} has no open ambiguous match with candidate {chosen}"
         return await run_in_threadpool(_page, request, [refused], 409)
     return _back(None, done="picked", chosen=chosen, contact=contact)
