@@ -51,7 +51,11 @@ class Resubmitted:
     def describe(self) -> str:
         """What the page and `dlq show` say: `resubmitted, written` and so on."""
         if self.outcome == "written":
-            return "resubmitted, written"
+            # Past the writer it is in Salesforce; past the worker it was processed
+            # (the commands it makes are written, or dead-lettered, on their own).
+            if self.source_topic.endswith("salesforce.commands"):
+                return "resubmitted, written"
+            return "resubmitted, processed"
         if self.outcome == "failed":
             return f"resubmitted, failed again: {self.message}".rstrip(": ")
         return "resubmitted, waiting for the consumer"

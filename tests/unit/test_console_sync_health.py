@@ -202,6 +202,9 @@ def test_settle_fails_on_a_new_letter_from_where_it_landed_and_writes_on_commit(
     assert settled[f"{DLQ}/0/2"].outcome == "written"
     assert f"{DLQ}/0/3" not in settled  # offset 203 not consumed yet: pending
     assert settled[f"{DLQ}/0/1"].describe().startswith("resubmitted, failed again")
+    assert settled[f"{DLQ}/0/2"].describe() == "resubmitted, written"
+    calls = Resubmitted("x", "ada", 1, "engage.dialer.calls", 0, 1, "written")
+    assert calls.describe() == "resubmitted, processed"  # its Task is written later
 
 
 @dataclass
