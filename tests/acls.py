@@ -80,7 +80,7 @@ def role_grants(settings: KafkaSettings) -> dict[str, list[Grant]]:
             Grant("topic", f"{t.prefix}{family}.", ("READ",), prefixed=True)
             for family in ("engage", "salesforce")
         ],
-        "dlq": groups + _topics([t.dlq.name], "READ"),
+        "dlq": groups + _topics([t.dlq.name, t.resubmissions.name], "READ"),
         "replay": groups + see_all + _topics([t.calls.name], "READ"),
         "contacts": groups + _topics([t.contacts.name], "READ", "WRITE"),
         # The test's own clients: everything (creates topics, reads all to scan them).

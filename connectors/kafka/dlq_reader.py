@@ -55,6 +55,10 @@ class Resubmission:
     sent: list[tuple[DeadLetter, str]] = field(default_factory=list)  # (letter, from)
     duplicates: int = 0  # same source topic, key and value as one already selected
     missing_topic: list[DeadLetter] = field(default_factory=list)
+    # (a duplicate letter, the `from` of the letter sent in its stead)
+    twins: list[tuple[DeadLetter, str]] = field(default_factory=list)
+    # `from` -> (partition, offset) where the record landed in its source topic
+    landed: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _header(headers: dict[str, bytes], name: str) -> str:
@@ -248,7 +252,7 @@ def resubmit(
     Raises:
         clients.DeliveryFailed: Kafka did not acknowledge every record.
     """
-    report, seen = Resubmission(), set()
+    report, seen = Resubmission(), dict[bytes, str]()
     existing = {
         name: set(meta.partitions)
         for name, meta in clients.admin(settings).list_topics(timeout=10).topics.items()
@@ -257,24 +261,31 @@ def resubmit(
     producer = None if dry_run else clients.producer(settings)
     failures: list[str] = []
 
-    def delivered(err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            failures.append(f"{msg.topic()}: {err}")
+    def delivered(origin: str) -> Any:
+        # Per record: a delivery report carries no headers to tell them apart.
+        def report_of(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                failures.append(f"{msg.topic()}: {err}")
+                return
+            report.landed[origin] = (msg.partition() or 0, msg.offset() or 0)
+
+        return report_of
 
     for dl in letters:
         identity = _identity(dl)
         if identity in seen:
             report.duplicates += 1
+            report.twins.append((dl, seen[identity]))
             continue
-        seen.add(identity)
+        origin = locator(dlq_topic, dl)
+        seen[identity] = origin
         partitions = existing.get(dl.source_topic)
         if not partitions:
             report.missing_topic.append(dl)
             continue
-        origin = locator(dlq_topic, dl)
         report.sent.append((dl, origin))
         if producer is not None:
-            _produce(producer, dl, partitions, origin, delivered)
+            _produce(producer, dl, partitions, origin, delivered(origin))
     if producer is not None:
         remaining = producer.flush(60)
         if remaining or failures:

@@ -63,6 +63,14 @@ class Topics:
         )
         # The dead-letter topic keeps the original key/value bytes, whatever they are.
         self.dlq = TopicSpec(f"{p}engage.dlq", n, None, "original key")
+        # JSON: who resubmitted which dead letter, when, and its outcome.
+        self.resubmissions = TopicSpec(
+            f"{p}engage.dlq.resubmissions",
+            1,
+            None,
+            "<dlq>/<partition>/<offset>",
+            COMPACT,
+        )
 
     def all(self) -> list[TopicSpec]:
         return [
@@ -80,6 +88,7 @@ class Topics:
             self.poller_state,
             self.api_usage,
             self.dlq,
+            self.resubmissions,
         ]
 
     def by_name(self, name: str) -> TopicSpec:

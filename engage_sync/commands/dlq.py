@@ -13,7 +13,9 @@ import typer
 from ground.settings import KafkaSettings, load
 
 if TYPE_CHECKING:
+    from connectors.kafka.dlq_board import Board
     from connectors.kafka.dlq_reader import DeadLetter
+    from connectors.kafka.resubmissions import Resubmitted
 
 T = TypeVar("T")
 app = typer.Typer(help="Dead letters: counts by error type, the records, resubmission.")
@@ -53,6 +55,32 @@ def _scan(
             return topic, use(read_dead_letters(reader, topic))
     except (LookupError, TimeoutError) as exc:
         _fail(f"cannot read {topic}: {exc}")
+
+
+def _board(kafka: KafkaSettings) -> Board:
+    """Every letter with its resubmission (outcomes now known get recorded)."""
+    from connectors.kafka.dlq_board import load as load_board
+    from connectors.kafka.ends import TopicReader
+    from connectors.kafka.topics import Topics
+
+    try:
+        with TopicReader.open(kafka) as reader:
+            return load_board(kafka, reader)
+    except (LookupError, TimeoutError) as exc:
+        _fail(f"cannot read {Topics(kafka).dlq.name}: {exc}")
+
+
+def _resubmitted(rec: Resubmitted | None) -> dict[str, Any] | None:
+    if rec is None:
+        return None
+    return {
+        "by": rec.by,
+        "at": _when(rec.at_ms),
+        "outcome": rec.outcome,
+        "message": rec.message,
+        "failed_again_as": rec.again_as,
+        "state": rec.describe(),
+    }
 
 
 def _when(ms: int) -> str:
@@ -127,7 +155,9 @@ def list_(as_json: AsJson = False) -> None:
     Console().print(table)
 
 
-def _shown(dl: DeadLetter, preview: dict[str, Any]) -> dict[str, Any]:
+def _shown(
+    dl: DeadLetter, preview: dict[str, Any], rec: Resubmitted | None = None
+) -> dict[str, Any]:
     return {
         "dlq_partition": dl.partition,
         "dlq_offset": dl.offset,
@@ -140,6 +170,7 @@ def _shown(dl: DeadLetter, preview: dict[str, Any]) -> dict[str, Any]:
         "timestamp": _when(dl.timestamp_ms),
         "key": _text(dl.key),
         "value": preview,
+        "resubmitted": _resubmitted(rec),
     }
 
 
@@ -176,16 +207,18 @@ def show(
     kafka = load(KafkaSettings)
     topics = Topics(kafka)
     source = resolve_topic(topics, topic) if topic else None
-    dlq_topic, chosen = _scan(
-        kafka, lambda letters: list(select(letters, reason, source, partition))
-    )
+    board = _board(kafka)
+    chosen = list(select(board.letters, reason, source, partition))
     chosen.sort(key=lambda dl: (dl.timestamp_ms, dl.partition, dl.offset))
     serde = Serde.for_kafka(kafka)
-    rows = [_shown(dl, preview(dl, serde, topics)) for dl in chosen[:limit]]
+    rows = [
+        _shown(dl, preview(dl, serde, topics), board.record_of(dl))
+        for dl in chosen[:limit]
+    ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=_default))
         return
-    _print_records(dlq_topic, rows, len(chosen), with_reason=reason is None)
+    _print_records(board.dlq_topic, rows, len(chosen), with_reason=reason is None)
 
 
 def _print_records(
@@ -211,6 +244,7 @@ def _print_records(
             "reason": row["reason"] if with_reason else None,
             "message": row["message"][:1000],
             "value": _cell(row["value"], 600),
+            "resubmitted": _resubmitted_line(row["resubmitted"]),
         }
         for name, value in fields.items():
             if value is not None:
@@ -223,6 +257,14 @@ def _print_records(
         console.print(f"{total - len(rows)} more; raise --limit to see them")
 
 
+def _resubmitted_line(shown: dict[str, Any] | None) -> str | None:
+    if shown is None:
+        return None
+    at = shown["at"][:19].replace("T", " ")
+    again = f" (now {shown['failed_again_as']})" if shown["failed_again_as"] else ""
+    return f"{shown['state']}{again}; by {shown['by']} at {at}"
+
+
 @app.command()
 def resubmit(
     reason: Reason = None,
@@ -233,16 +275,23 @@ def resubmit(
         typer.Option(help="Source offsets (what `show` prints), e.g. 12,15,20-30."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Print what would be sent.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Send letters already resubmitted once, too.")
+    ] = False,
 ) -> None:
     """Publish dead letters' original records again to their source topic.
 
-    Each goes to its original partition with the header engage.resubmitted-from.
-    Nothing remembers earlier resubmits: the writer upserts Tasks by external id and
-    links re-match, so sending a record twice changes nothing more than once.
+    Each goes to its original partition with the header engage.resubmitted-from,
+    and engage.dlq.resubmissions records who sent it when; `dlq show` then tells
+    whether it was written or failed again. A letter already resubmitted is
+    skipped (failed again, its new letter is the one to resubmit) unless --force;
+    the writes are keyed, so even a forced resend writes nothing twice.
     """
+    import getpass
+
     from connectors.kafka.clients import DeliveryFailed
+    from connectors.kafka.dlq_board import resubmit_guarded
     from connectors.kafka.dlq_reader import parse_offsets, resolve_topic, select
-    from connectors.kafka.dlq_reader import resubmit as send
     from connectors.kafka.topics import Topics
 
     if offsets is not None and topic is None:
@@ -255,15 +304,30 @@ def resubmit(
         _fail(str(exc))
     kafka = load(KafkaSettings)
     source = resolve_topic(Topics(kafka), topic) if topic else None
-    dlq_topic, chosen = _scan(
-        kafka, lambda all_: list(select(all_, reason, source, partition, ranges))
-    )
+    board = _board(kafka)
+    dlq_topic = board.dlq_topic
+    chosen = list(select(board.letters, reason, source, partition, ranges))
     if not chosen:
         _fail("no dead letters match; see `engage-sync dlq list`", 1)
     try:
-        report = send(kafka, dlq_topic, chosen, dry_run=dry_run)
+        guarded = resubmit_guarded(
+            kafka, board, chosen, f"{getpass.getuser()} (cli)", force, dry_run
+        )
     except DeliveryFailed as exc:
         _fail(f"resubmit failed, some records may have been sent: {exc}", 1)
+    report = guarded.report
+    for dl, rec in guarded.refused:
+        typer.echo(
+            f"skipped {dlq_topic}/{dl.partition}/{dl.offset}: already {rec.describe()}"
+            f" (by {rec.by} at {_when(rec.at_ms)[:19]}; --force sends it again)",
+            err=True,
+        )
+    if guarded.refused and not report.sent and not report.missing_topic:
+        typer.echo(
+            f"nothing to resubmit: {len(guarded.refused)} dead letter(s) "
+            "already resubmitted"
+        )
+        return
     for dl in report.missing_topic:
         typer.echo(
             f"skipped {dlq_topic}/{dl.partition}/{dl.offset}: source topic "

@@ -135,6 +135,7 @@ def create_app(
         import_contacts,
         placeholders,
         sync,
+        sync_health,
         sync_rules,
         sync_settings,
     )
@@ -171,6 +172,7 @@ def create_app(
         field_mapping.router,
         sync.router,
         sync_settings.router,
+        sync_health.router,
         history.router,
         import_contacts.router,
         placeholders.router,

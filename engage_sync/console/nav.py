@@ -53,7 +53,7 @@ PAGES = (
     Page(
         "sync-health",
         "Sync health",
-        False,
+        True,
         "Dead letters by reason, resubmission, and the ambiguous-match queue.",
     ),
     Page(

@@ -257,7 +257,7 @@ def test_resubmit_by_topic_and_source_offsets_sends_exactly_those(
     wait_until(lambda: want_ids <= set(_task_ids(scenario.admin)), 60, what="Tasks")
 
 
-def test_resubmit_by_reason_writes_the_fixed_records_and_twice_makes_no_duplicate(
+def test_resubmit_by_reason_writes_the_fixed_records_once_then_refuses_or_is_forced(
     scenario: Scenario,
 ) -> None:
     scenario.admin.set_rules()
@@ -271,13 +271,31 @@ def test_resubmit_by_reason_writes_the_fixed_records_and_twice_makes_no_duplicat
         )
         return [d for d in decoded if d["event_id"] in rejected]
 
+    listed = json.loads(_cli(scenario.env, "show", "--reason", REASON, "--json"))
+    earlier = sum(r["resubmitted"] is not None for r in listed)  # by offsets, above
     out = _cli(scenario.env, "resubmit", "--reason", REASON)
-    assert f"resubmitted {len(rejected)} dead letter(s)" in out
+    assert f"resubmitted {len(rejected) - earlier} dead letter(s)" in out
     wait_until(lambda: rejected <= set(_task_ids(scenario.admin)), 60, what="Tasks")
     tasks = _task_ids(scenario.admin)
     seen = len(outcomes())
 
+    # Remembered: a second resubmit sends nothing and says why.
     out = _cli(scenario.env, "resubmit", "--reason", REASON)
+    assert f"nothing to resubmit: {len(rejected)} dead letter(s) already" in out
+    shown = json.loads(_cli(scenario.env, "show", "--reason", REASON, "--json"))
+    wait_until(
+        lambda: all(
+            r["resubmitted"]["outcome"] == "written"
+            for r in json.loads(
+                _cli(scenario.env, "show", "--reason", REASON, "--json")
+            )
+        ),
+        60,
+        what="dlq show: every letter resubmitted, written",
+    )
+    assert all(r["resubmitted"]["by"].endswith("(cli)") for r in shown)
+    # Forced, they are sent again, and the keyed writes make no duplicate Task.
+    out = _cli(scenario.env, "resubmit", "--reason", REASON, "--force")
     assert f"resubmitted {len(rejected)} dead letter(s)" in out
     wait_until(
         lambda: len(outcomes()) >= seen + len(rejected), 60, what="second results"
