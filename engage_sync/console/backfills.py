@@ -52,6 +52,8 @@ class Job:
     message: str = ""
     # Where this run's output begins in the child's log (the log is appended to).
     log_offset: int = 0
+    # The thread that waits for the children and restarts them (ends with the job).
+    follower: threading.Thread | None = None
 
 
 @dataclass
@@ -155,9 +157,10 @@ class Backfills:
             job = Job(obj, all_records, self._spawn(obj, all_records), _now())
             job.log_offset = offset
             self._jobs[obj] = job
-        threading.Thread(
+        job.follower = threading.Thread(
             target=self._follow, args=(job,), name=f"backfill-{obj}", daemon=True
-        ).start()
+        )
+        job.follower.start()
         return job
 
     def cancel(self, obj: str) -> bool:
