@@ -118,12 +118,15 @@ class Backfills:
         logs: Folder for each child's output (`backfill-<Object>.log`).
         argv: The command of one backfill (the CLI's `poll-history`).
         backoff: Seconds before a restart, times the restart's number.
+        env: Added to the children's environment (they inherit the console's:
+            its Kafka and Salesforce settings).
     """
 
     kafka: KafkaSettings
     logs: Path
     argv: Argv = poll_history_argv
     backoff: float = 1.0
+    env: dict[str, str] = field(default_factory=dict)
     _jobs: dict[str, Job] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: threading.Event = field(default_factory=threading.Event)
@@ -188,7 +191,9 @@ class Backfills:
         return log.stat().st_size if log.exists() else 0
 
     def _spawn(self, obj: str, all_records: bool) -> Child:
-        return self.supervisor.start(f"backfill-{obj}", self.argv(obj, all_records))
+        return self.supervisor.start(
+            f"backfill-{obj}", self.argv(obj, all_records), self.env
+        )
 
     def _follow(self, job: Job) -> None:
         """Wait for each child; restart it unless it finished, was refused, paused
