@@ -3,6 +3,7 @@ confirmation, then the backfill's live progress (read back from its cursor)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -61,6 +62,10 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
+def _when(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else None
+
+
 def view(backfills: Backfills, obj: str) -> dict[str, Any]:
     """What the progress box shows: the state, and the cursor's numbers.
 
@@ -90,12 +95,8 @@ def view(backfills: Backfills, obj: str) -> dict[str, Any]:
         else (100 if state == "done" else 0),
         "rate": round(rate, 1) if rate is not None else None,
         "eta": _duration(progress.eta_seconds if progress else None),
-        "started_at": progress.started_at.isoformat()
-        if progress and progress.started_at
-        else None,
-        "updated_at": progress.updated_at.isoformat()
-        if progress and progress.updated_at
-        else None,
+        "started_at": _when(progress.started_at if progress else None),
+        "updated_at": _when(progress.updated_at if progress else None),
         "restarts": job.restarts if job else 0,
         "message": job.message if job and state != "running" else "",
     }
