@@ -10,11 +10,8 @@ from typing import Any
 import pytest
 
 from engage_sync.console.backfills import history_progress
-from engage_sync.console.crm import Crm
-from engage_sync.settings import KafkaSettings, SalesforceSettings, load
+from engage_sync.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from streams.settings.document import parse_document
-from streams.settings.save import NOTHING
 from tests.browser.drive_backfill import (
     open_backfill,
     preview_backfill,
@@ -29,7 +26,7 @@ from tests.browser.test_console_connection import (  # noqa: F401 - the fixture
     _log_in,
     console_url,
 )
-from tests.conftest import salesforce_env
+from tests.integration.test_console_backfill import apply_settings
 from tests.integration.test_inbound_sync import SETTINGS, lead_matches
 
 PAGE = 100
@@ -50,16 +47,15 @@ def test_start_a_backfill_watch_it_move_reload_and_see_it_done(
     sandbox_org: Any,
     kafka_settings: KafkaSettings,
 ) -> None:
+    url, password = console_url
+    apply_settings(kafka_settings, sandbox_org, SETTINGS)
     admin = SandboxAdmin(sandbox_org.url, sandbox_org.ca_path)
     admin.seed(leads=600, contacts=0, seed=9)
     want = sum(lead_matches(r) for r in admin.records("Lead"))
-    crm = Crm(kafka_settings, load(SalesforceSettings, **salesforce_env(sandbox_org)))
-    crm.save(parse_document(SETTINGS), "test", NOTHING)
-    url, password = console_url
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(f"{url}/poll-historical-data?object=Lead")
+    page.goto(f"{url}/poll-historical-data")  # sent to log in, then back
     _log_in(page, url, password)
-    page.wait_for_url(f"{url}/poll-historical-data?object=Lead")
+    page.wait_for_url(f"{url}/poll-historical-data")
 
     open_backfill(page, url, "Lead")
     assert rules_shown(page) == (
@@ -67,7 +63,7 @@ def test_start_a_backfill_watch_it_move_reload_and_see_it_done(
     )
     matching, calls = preview_backfill(page)
     assert matching == want and calls == 2 + -(-want // 2000)
-    admin.set_faults(latency_ms=800)  # pages a little apart, to watch them come
+    admin.set_faults(latency_ms=400)  # pages a little apart, to watch them come
     start_backfill(page)
     shown = wait_backfill_read(page, PAGE)  # the page's script moved the numbers
     assert read_progress(page)["state"] == "running"

@@ -61,11 +61,17 @@ def backfills(
         runner.close()
 
 
+def apply_settings(kafka: KafkaSettings, org: Any, settings: str) -> Crm:
+    """Save a settings document as the console does; its Crm for the app."""
+    crm = Crm(kafka, load(SalesforceSettings, **salesforce_env(org)))
+    crm.save(parse_document(settings), "test", NOTHING)
+    return crm
+
+
 def _console(
     kafka: KafkaSettings, org: SandboxOrg, backfills: Backfills, settings: str
 ) -> TestClient:
-    crm = Crm(kafka, load(SalesforceSettings, **salesforce_env(org)))
-    crm.save(parse_document(settings), "test", NOTHING)
+    crm = apply_settings(kafka, org, settings)
     app = create_app(_settings(), _status, crm, backfills)
     client = TestClient(app, follow_redirects=False)
     assert _login(client).status_code == 303  # type: ignore[attr-defined]
@@ -86,16 +92,28 @@ def _published(kafka: KafkaSettings) -> Counter[bytes]:
         return Counter(m.key() for m in reader.read_to_end(Topics(kafka).records.name))
 
 
+@pytest.fixture
+def guide_console(
+    kafka_settings: KafkaSettings,
+    org: SandboxOrg,
+    admin: SandboxAdmin,
+    backfills: Backfills,
+) -> TestClient:
+    """600 Leads, the guide's rule on Lead, and a logged-in console."""
+    admin.seed(leads=600, contacts=0, seed=9)
+    return _console(kafka_settings, org, backfills, SETTINGS)
+
+
 def test_a_killed_backfill_is_restarted_resumes_from_its_cursor_and_lands_in_engage(
     kafka_settings: KafkaSettings,
     org: SandboxOrg,
     admin: SandboxAdmin,
     backfills: Backfills,
+    guide_console: TestClient,
 ) -> None:
-    admin.seed(leads=600, contacts=0, seed=9)
+    client = guide_console
     want = {r["Id"] for r in admin.records("Lead") if lead_matches(r)}
     assert len(want) > 2 * PAGE
-    client = _console(kafka_settings, org, backfills, SETTINGS)
     preview = _post(client, "preview")
     assert f'data-field="matching">{len(want):,}<' in preview.text
     # Slow answers, so the kill lands while a later page is on its way.
@@ -136,12 +154,11 @@ def test_a_killed_backfill_is_restarted_resumes_from_its_cursor_and_lands_in_eng
 
 def test_a_second_start_is_refused_while_it_runs_and_cancel_stops_it(
     kafka_settings: KafkaSettings,
-    org: SandboxOrg,
     admin: SandboxAdmin,
     backfills: Backfills,
+    guide_console: TestClient,
 ) -> None:
-    admin.seed(leads=600, contacts=0, seed=9)
-    client = _console(kafka_settings, org, backfills, SETTINGS)
+    client = guide_console
     admin.set_faults(latency_ms=600)
     assert _post(client, "start").status_code == 303
     job = backfills.job("Lead")

@@ -19,17 +19,12 @@ from streams.settings.document import parse_document
 from streams.settings.models import CrmSettings
 from tests.unit.test_console_security import _csrf, _login, _settings, _status
 
-GUIDE = """
-objects:
-  Lead:
-    sync: true
-    rules:
-      any:
-        - {field: Title, op: contains, value: Sales}
-        - {field: AnnualRevenue, op: greater_than, value: 1000000}
-  Contact:
-    sync: false
-"""
+# The guide's rule on Lead; Contact without rules.
+GUIDE = (
+    "objects:\n  Contact: {sync: false}\n  Lead:\n    sync: true\n    rules: {any: ["
+    "{field: Title, op: contains, value: Sales}, "
+    "{field: AnnualRevenue, op: greater_than, value: 1000000}]}\n"
+)
 KAFKA = KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")  # never dialled here
 
 
