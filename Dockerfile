@@ -12,6 +12,7 @@ COPY engage_sync ./engage_sync
 COPY streams ./streams
 COPY connectors ./connectors
 COPY domain ./domain
+COPY ground ./ground
 COPY sandbox ./sandbox
 COPY schemas ./schemas
 # A dependency without a wheel for this platform would be built here, where a compiler

@@ -49,11 +49,12 @@ test-pythons: ## unit tier + wheel smoke test on each other CPython >= 3.12 here
 bench: $(STAMP) ## run the benchmarks and write docs/benchmarks.md
 	PYTHONPATH=. $(BIN)/python -m bench.run
 
-lint: $(STAMP) ## ruff
-	$(BIN)/ruff check engage_sync streams connectors domain sandbox tests bench
+lint: $(STAMP) ## ruff, and the import contract (layers; the sandbox apart)
+	$(BIN)/ruff check engage_sync streams connectors domain ground sandbox tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP) ## mypy on the source packages
-	$(BIN)/mypy engage_sync streams connectors domain
+	$(BIN)/mypy engage_sync streams connectors domain ground
 
 compose-up: ## Kafka (KRaft), registry, worker/writer/poller in Docker (COMPOSE_PROFILES=monitoring: +Grafana)
 	docker compose up -d --build

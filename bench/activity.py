@@ -14,8 +14,8 @@ from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from domain.commands import TaskUpsert
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import Supervisor, cli_argv
+from ground.settings import KafkaSettings
 from streams.activity.formatting import call_to_task
 from tests.factories import call_event
 

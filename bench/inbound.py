@@ -17,8 +17,8 @@ from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import Supervisor, cli_argv
+from ground.settings import KafkaSettings
 
 
 def publish_records(settings: KafkaSettings, n: int) -> None:
@@ -100,7 +100,7 @@ def agent(settings: KafkaSettings, n: int) -> float:
 
 _RSS_PROBE = """
 import sys, os
-from streams.contacts.models import EngageContact
+from domain.contacts.models import EngageContact
 from streams.contacts.store import ContactStore
 def rss():
     for line in open('/proc/self/status'):

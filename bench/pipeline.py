@@ -14,8 +14,8 @@ from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import Supervisor, cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.factories import call_event, contact_ref
 

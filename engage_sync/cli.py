@@ -18,7 +18,8 @@ from engage_sync.errors import (
     require_registry,
     require_salesforce,
 )
-from engage_sync.settings import (
+from engage_sync.supervisor import watch_parent
+from ground.settings import (
     BudgetSettings,
     ConfigError,
     ConsoleSettings,
@@ -29,7 +30,6 @@ from engage_sync.settings import (
     WriterSettings,
     load,
 )
-from engage_sync.supervisor import watch_parent
 
 app = typer.Typer(
     help="Keep Engage and Salesforce in sync through Kafka.",
@@ -131,12 +131,13 @@ def worker() -> None:
 def writer() -> None:
     """Run the Salesforce writer (commands -> Salesforce, results -> Kafka)."""
     from connectors.kafka.clients import ensure_topics
+    from connectors.kafka.lag_metrics import LagCollector
+    from connectors.kafka.settings_topic import SettingsFollower
     from connectors.kafka.topics import Topics
     from connectors.salesforce.client import SalesforceClient
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.writer import SalesforceWriter, Stopping
-    from engage_sync import metrics
-    from streams.settings.topic import SettingsFollower
+    from ground import metrics
 
     kafka = load(KafkaSettings)
     salesforce = load(SalesforceSettings)
@@ -152,7 +153,10 @@ def writer() -> None:
     )
     metrics.set_process("writer")
     server = metrics.serve(
-        "writer", sink.health, kafka, kafka.group("writer"), metrics_settings
+        "writer",
+        sink.health,
+        collectors=[LagCollector(kafka, kafka.group("writer"))],
+        settings=metrics_settings,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sink.stop_event.set())

@@ -22,7 +22,7 @@ import yaml
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 SUBJECTS = [
     "Discovery call",

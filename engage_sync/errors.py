@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import socket
 
-from engage_sync.settings import ConfigError, KafkaSettings, SalesforceSettings
+from ground.settings import ConfigError, KafkaSettings, SalesforceSettings
 
 # A probe that outlasts this is a broker that does not answer: a healthy one answers
 # a metadata request in milliseconds, a loaded remote one in well under a second.

@@ -11,7 +11,7 @@ from typing import Any
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import EncodeError, Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 # Upstream topics anyone may publish to, and the Avro field that keys them.
 PUBLIC_INPUTS = ("calls", "emails")

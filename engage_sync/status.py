@@ -15,7 +15,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 
 class TopicCounter(threading.Thread):

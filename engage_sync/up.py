@@ -18,14 +18,14 @@ from rich.console import Console
 from rich.live import Live
 
 from connectors.kafka.clients import ensure_topics
-from connectors.kafka.embedded import EmbeddedBroker, free_port
+from connectors.kafka.embedded import EmbeddedBroker
 from connectors.kafka.topics import Topics
 from engage_sync.demo import DemoTraffic, demo_settings
 from engage_sync.errors import require_kafka
-from engage_sync.metrics import DEFAULT_PORTS
-from engage_sync.settings import KafkaSettings, load
 from engage_sync.status import TopicCounter, plain_line, render_table
 from engage_sync.supervisor import Child, Supervisor, cli_argv
+from ground.metrics import DEFAULT_PORTS
+from ground.settings import ConfigError, KafkaSettings, load
 from sandbox.admin import SandboxAdmin
 
 # How often the status is printed as a plain line when stdout is not a terminal.
@@ -59,14 +59,35 @@ def _wait_for_sandbox(
 DEMO_SETTINGS = resources.files("engage_sync.examples") / "crm-settings.example.yaml"
 
 
-def _metrics_port(role: str) -> int:
-    """The role's usual port when it is free, else any free one."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", DEFAULT_PORTS[role]))
-            return DEFAULT_PORTS[role]
-        except OSError:
-            return free_port()
+def _bound(port: int) -> socket.socket | None:
+    probe = socket.socket()
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError:
+        probe.close()
+        return None
+    return probe
+
+
+def pick_ports(usual: dict[str, int], others: tuple[str, ...]) -> dict[str, int]:
+    """Distinct free ports for `up`'s children: each role its usual port when free,
+    else any; `others` get any. Every probe stays bound until all are chosen, so the
+    kernel cannot hand one port out twice (a child's metrics port equal to the
+    sandbox's was seen under load when each probe was closed at once)."""
+    held: list[socket.socket] = []
+    chosen: dict[str, int] = {}
+    try:
+        for name in (*usual, *others):
+            probe = _bound(usual[name]) if name in usual else None
+            probe = probe or _bound(0)
+            if probe is None:
+                raise ConfigError("no free port on 127.0.0.1 for `up`'s children")
+            held.append(probe)
+            chosen[name] = int(probe.getsockname()[1])
+    finally:
+        for probe in held:
+            probe.close()
+    return chosen
 
 
 def _apply_demo_settings(
@@ -156,8 +177,8 @@ def _run(
     ensure_topics(kafka, Topics(kafka).all())
     sandbox_dir = data_dir / "sandbox"
     try:
-        port = free_port()
-        ports = {role: _metrics_port(role) for role in DEFAULT_PORTS}
+        ports = pick_ports(DEFAULT_PORTS, ("sandbox-api", "console"))
+        port, console_port = ports.pop("sandbox-api"), ports.pop("console")
         sandbox_child = children.cli(
             "sandbox",
             "sandbox",
@@ -182,7 +203,7 @@ def _run(
         _apply_demo_settings(admin, env, data_dir, children)
         for role in ("worker", "writer", "poller"):
             children.cli(role, role, env=env | {"METRICS_PORT": str(ports[role])})
-        console_url = _start_console(console, children, env)
+        console_url = _start_console(console, children, env, console_port)
         people = admin.records("Contact")[:200] + admin.records("Lead")[:200]
         counter = TopicCounter(kafka)
         counter.start()
@@ -226,12 +247,13 @@ def _run(
             broker.stop()
 
 
-def _start_console(console: Console, children: Supervisor, env: dict[str, str]) -> str:
+def _start_console(
+    console: Console, children: Supervisor, env: dict[str, str], port: int
+) -> str:
     """The admin console beside the other parts; its login shown once, on the
     terminal only (never stdout, which may be a log)."""
     from engage_sync.console.first_login import make_login, tell_terminal
 
-    port = free_port()
     login = make_login(os.environ)
     children.cli(
         "console", "console", env=env | login.env | {"CONSOLE_PORT": str(port)}

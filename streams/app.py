@@ -14,7 +14,7 @@ from connectors.kafka import clients
 from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings, WorkerSettings
+from ground.settings import KafkaSettings, WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,12 @@ def _shorten_fetch_wait(max_wait_ms: int) -> None:
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     """Build the app with every agent registered; nothing connects until it starts."""
     from streams.activity.agents import register as register_activity
-    from streams.activity.parking import ParkedIndex
-    from streams.activity.processor import Context
     from streams.contacts import agents as contact_agents
     from streams.contacts.actions import ContactActions
     from streams.faust_state import ConsumerWatch, not_running, recording_supervisor
     from streams.health import WorkerHealth
-    from streams.settings.topic import SettingsFollower
     from streams.users.agents import register as register_user_checks
-    from streams.users.directory import UserDirectory
+    from streams.worker_parts import WorkerParts
 
     kafka.require_bootstrap()
     _shorten_fetch_wait(worker.fetch_max_wait_ms)
@@ -81,10 +78,10 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     health.consumer = ConsumerWatch(app)
     topics = Topics(kafka)
     producer = clients.AckingProducer(kafka)
-    follower = SettingsFollower(kafka)
-    contacts = contact_agents.build(kafka, follower)
-    users = UserDirectory(kafka, lambda: follower.settings)
-    context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
+    parts = WorkerParts.build(kafka)
+    follower, contacts, users, context = (
+        parts.follower, parts.contacts, parts.users, parts.context
+    )
     health.ready = context.ready
     health.agents = lambda: not_running(app, (follower, users), context.ready)
     serde = Serde.for_kafka(kafka)
@@ -105,10 +102,8 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         # Loaded before agents' first batch: settings, users, parked activities.
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, follower.start_and_load)
-            await loop.run_in_executor(None, users.load)
-            await loop.run_in_executor(None, context.parked.load)
-            await loop.run_in_executor(None, contacts.load)
+            for step in parts.load_steps():
+                await loop.run_in_executor(None, step)
             context.ready.set()
             # Held activities of users who connected while no worker ran; after
             # `ready`, so a user connecting meanwhile is released by either path.
@@ -126,7 +121,8 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
 
 def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     """Create missing topics, then run the Faust worker until SIGTERM/SIGINT."""
-    from engage_sync import metrics
+    from connectors.kafka.lag_metrics import LagCollector
+    from ground import metrics
 
     # Kafka and the registry were checked by the CLI before the verb (`cli._checked`):
     # a bad credential is one line there, before faust starts.
@@ -135,7 +131,9 @@ def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     metrics.set_process("worker")
     # Loading Engage's copy can take minutes: alive (200), but not yet ready.
     health = app.engage_health  # type: ignore[attr-defined]
-    server = metrics.serve("worker", health, kafka, kafka.group("worker"))
+    server = metrics.serve(
+        "worker", health, collectors=[LagCollector(kafka, kafka.group("worker"))]
+    )
     try:
         faust.Worker(
             app, loglevel=worker.loglevel, quiet=True

@@ -13,7 +13,7 @@ from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.kafka.window import where
-from engage_sync.settings import (
+from ground.settings import (
     KafkaSettings,
     SalesforceSettings,
     WorkerSettings,
@@ -49,19 +49,12 @@ class ActivityPath:
     """The worker's ActivityProcessor with the worker's Context (see streams/app.py)."""
 
     def __init__(self, kafka: KafkaSettings, worker: WorkerSettings) -> None:
-        from streams.activity.parking import ParkedIndex
-        from streams.activity.processor import ActivityProcessor, Context
-        from streams.contacts import agents as contact_agents
-        from streams.settings.topic import SettingsFollower
-        from streams.users.directory import UserDirectory
+        from streams.activity.processor import ActivityProcessor
+        from streams.worker_parts import WorkerParts
 
         self.batch_size = worker.batch_size
-        self.follower = follower = SettingsFollower(kafka)
-        self.contacts = contact_agents.build(kafka, follower)
-        self.users = UserDirectory(kafka, lambda: follower.settings)
-        self.context = Context(
-            self.contacts, self.users, lambda: follower.settings, ParkedIndex(kafka)
-        )
+        self.parts = WorkerParts.build(kafka)
+        self.context = self.parts.context
         self.processor = ActivityProcessor(
             Topics(kafka),
             Serde.for_kafka(kafka),
@@ -73,10 +66,7 @@ class ActivityPath:
 
     def start(self, consumer: Consumer) -> None:
         # What the worker's start-up task loads before the agents' first batch.
-        self.follower.start_and_load()
-        self.users.load()
-        self.context.parked.load()
-        self.contacts.load()
+        self.parts.load()
 
     def handle(self, messages: Sequence[Message]) -> None:
         self._runner.run(self.processor.handle([origin_of(m) for m in messages]))
@@ -94,8 +84,7 @@ class ActivityPath:
 
     def close(self) -> None:
         self._runner.close()
-        for part in (self.follower, self.users, self.contacts):
-            part.stop()
+        self.parts.stop()
 
 
 class CommandPath:
@@ -107,9 +96,9 @@ class CommandPath:
         writer: WriterSettings,
         salesforce: SalesforceSettings,
     ) -> None:
+        from connectors.kafka.settings_topic import SettingsFollower
         from connectors.salesforce.client import SalesforceClient
         from connectors.salesforce.writer import SalesforceWriter
-        from streams.settings.topic import SettingsFollower
 
         self.batch_size = writer.batch_size
         self.follower = follower = SettingsFollower(kafka)
@@ -156,7 +145,7 @@ def path_for(kafka: KafkaSettings, topic: str) -> ReplayPath:
     Raises:
         Unsupported: the topic is not an activity topic nor `salesforce.commands`.
     """
-    from engage_sync.settings import load
+    from ground.settings import load
 
     topics = Topics(kafka)
     if topic in topics.activity_inputs:

@@ -16,7 +16,7 @@ from confluent_kafka.admin import (
 
 from connectors.kafka import clients
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import pytest
 
 from connectors.kafka.clients import ensure_topics
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import Child, Supervisor, cli_argv
+from ground.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,11 +17,11 @@ from connectors.salesforce.backfill import Backfill
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import CursorStore
 from connectors.salesforce.poller import IncrementalPoller, RecordPublisher
-from engage_sync.settings import KafkaSettings, SalesforceSettings
+from domain.crm_settings.document import parse_document
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings, SalesforceSettings
 from streams.contacts.processor import ContactsProcessor
 from streams.contacts.store import ContactStore
-from streams.settings.document import parse_document
-from streams.settings.models import CrmSettings
 from tests.conftest import salesforce_env
 
 

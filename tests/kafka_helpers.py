@@ -10,7 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import admin
 from connectors.kafka.snapshot import is_sentinel
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 
 def is_tansu(settings: KafkaSettings) -> bool:

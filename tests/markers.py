@@ -20,7 +20,7 @@ from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import is_sentinel
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from tests.factories import call_event, contact_ref, email_event
 from tests.kafka_helpers import Record
 from tests.waiting import wait_until

@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.kafka import config as kafka_config
 from connectors.kafka.topics import TopicSpec
-from engage_sync.settings import ConfigError, KafkaSettings
+from ground.settings import ConfigError, KafkaSettings
 
 log = logging.getLogger(__name__)
 

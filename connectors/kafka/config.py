@@ -12,7 +12,7 @@ import logging
 import ssl
 from typing import Any
 
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 # librdkafka's own log lines (FAIL, ERROR, ...) go through Python logging under this
 # name, in the process's log format, instead of librdkafka's bare stderr printer.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from connectors.kafka import dlq_headers as names
 from connectors.kafka.clients import AckingProducer
-from engage_sync import metrics
+from ground import metrics
 
 MAX_MESSAGE_CHARS = 2000
 

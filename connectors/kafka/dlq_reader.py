@@ -14,7 +14,7 @@ from connectors.kafka import dlq_headers as names
 from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 RESUBMITTED_FROM = "engage.resubmitted-from"
 PREVIEW_BYTES = 64

@@ -26,7 +26,7 @@ from confluent_kafka import (
 )
 
 from connectors.kafka import config as kafka_config
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 Key = tuple[str, int]  # (topic, partition)
 Ends = dict[Key, int]  # the offset after the last record, per partition

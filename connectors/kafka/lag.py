@@ -17,7 +17,7 @@ from confluent_kafka import (
 
 from connectors.kafka import clients
 from connectors.kafka.ends import TopicReader
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from connectors.kafka import config as kafka_config
-from engage_sync.settings import ConfigError, KafkaSettings
+from ground.settings import ConfigError, KafkaSettings
 
 # The check's librdkafka logger: read by `_Collect`, never shown (ConfigError reports).
 _SILENT = logging.getLogger("engage_sync.preflight.librdkafka")

@@ -17,7 +17,7 @@ from fastavro.read import SchemaResolutionError
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 from connectors.kafka import config
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 # The top-level `schemas/` folder, shipped as package data (pyproject maps it): found
 # through importlib.resources so an installed wheel needs no checkout beside it.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 COMPACT = {"cleanup.policy": "compact"}
 

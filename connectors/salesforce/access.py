@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from connectors.salesforce.errors import FatalError
-from engage_sync.settings import ConfigError
-from streams.settings.models import CrmSettings, ObjectName
+from domain.crm_settings.models import CrmSettings, ObjectName
+from ground.settings import ConfigError
 
 Permission = Literal["read", "create", "edit"]
 Describe = dict[str, Any]

@@ -18,7 +18,7 @@ from connectors.salesforce.errors import (
     classify_exception,
     to_exception,
 )
-from engage_sync.settings import SalesforceSettings
+from ground.settings import SalesforceSettings
 
 
 class PinnedCASession(requests.Session):

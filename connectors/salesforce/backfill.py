@@ -14,8 +14,8 @@ from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import Cursor, CursorStore
 from connectors.salesforce.poller import Describes, RecordPublisher, now_ms
 from connectors.salesforce.records import query_fields, to_record
-from streams.rules.evaluate import predicate
-from streams.settings.models import CrmSettings, ObjectName
+from domain.crm_settings.models import CrmSettings, ObjectName
+from domain.rules.evaluate import predicate
 
 PAGE_SIZE = 2000
 

@@ -19,8 +19,8 @@ from connectors.salesforce.outcomes import Pending, WriterStats
 from connectors.salesforce.plan import UpsertChunk, judge_answers, plan_batch
 from connectors.salesforce.ports import Pacing, Publisher, SalesforceApi
 from connectors.salesforce.writebacks import WriteBacks
-from engage_sync import metrics
-from streams.settings.models import CrmSettings
+from domain.crm_settings.models import CrmSettings
+from ground import metrics
 
 
 class BatchWriter:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from engage_sync import metrics
-from engage_sync.settings import BudgetSettings
+from ground import metrics
+from ground.settings import BudgetSettings
 
 log = logging.getLogger(__name__)
 

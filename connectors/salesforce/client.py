@@ -21,8 +21,8 @@ from connectors.salesforce.errors import (
     classify_response,
     to_exception,
 )
-from engage_sync import metrics
-from engage_sync.settings import SalesforceSettings
+from ground import metrics
+from ground.settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
 

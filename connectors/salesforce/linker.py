@@ -12,10 +12,10 @@ from connectors.salesforce.errors import ErrorKind, Problem, SkippableRecordErro
 from connectors.salesforce.ports import SalesforceApi
 from connectors.salesforce.records import flatten
 from connectors.salesforce.verify import RecordVerifier
+from domain.contacts.mapping import salesforce_fields
+from domain.contacts.normalize import name_phone_key, normalize_email
+from domain.crm_settings.models import CrmSettings
 from domain.ids import object_of
-from streams.contacts.mapping import salesforce_fields
-from streams.contacts.normalize import name_phone_key, normalize_email
-from streams.settings.models import CrmSettings
 
 log = logging.getLogger(__name__)
 

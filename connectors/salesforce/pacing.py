@@ -13,7 +13,7 @@ from confluent_kafka import Consumer
 from connectors.salesforce.budget import Governor, Priority
 from connectors.salesforce.errors import Problem, RetriableError, ThrottledError
 from connectors.salesforce.outcomes import WriterStats
-from engage_sync import metrics
+from ground import metrics
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.commands import OPT_OUT_FIELD, TASK_EXTERNAL_ID
+from domain.crm_settings.models import MappingRow
 from domain.ids import ID_PREFIXES
-from streams.settings.models import MappingRow
 
 # Task fields the activity agent fills (plus OwnerId); nothing else is ever sent.
 TASK_FIELDS = frozenset(

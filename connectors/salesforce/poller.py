@@ -11,6 +11,7 @@ from typing import Any
 
 from connectors.kafka import clients
 from connectors.kafka.serde import Serde
+from connectors.kafka.settings_topic import SettingsFollower
 from connectors.kafka.topics import Topics
 from connectors.salesforce import soql
 from connectors.salesforce.budget import Governor, Priority
@@ -18,12 +19,11 @@ from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.cursor import Cursor, CursorStore
 from connectors.salesforce.errors import RetriableError, ThrottledError
 from connectors.salesforce.records import query_fields, to_record
-from engage_sync import metrics
-from engage_sync.settings import KafkaSettings
-from streams.rules.evaluate import predicate
-from streams.settings.describe_check import field_types
-from streams.settings.models import CrmSettings, ObjectName
-from streams.settings.topic import SettingsFollower
+from domain.crm_settings.describe_check import field_types
+from domain.crm_settings.models import CrmSettings, ObjectName
+from domain.rules.evaluate import predicate
+from ground import metrics
+from ground.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

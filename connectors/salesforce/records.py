@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.contacts.mapping import salesforce_fields
+from domain.crm_settings.models import CrmSettings, ObjectName
 from domain.timestamps import parse_datetime
-from streams.contacts.mapping import salesforce_fields
-from streams.settings.models import CrmSettings, ObjectName
 
 SYSTEM_FIELDS: dict[str, tuple[str, ...]] = {
     "Lead": (

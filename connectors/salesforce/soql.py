@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from streams.rules.evaluate import (
+from domain.rules.evaluate import (
     FIELD_NAME,
     BoundCondition,
     FieldTypes,
@@ -18,7 +18,7 @@ from streams.rules.evaluate import (
     coerce_value,
     field_kind,
 )
-from streams.rules.models import Condition, Group
+from domain.rules.models import Condition, Group
 
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _LIKE_ESCAPES = {**_ESCAPES, "%": "\\%", "_": "\\_"}

@@ -15,7 +15,7 @@ from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, latest_values
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 if TYPE_CHECKING:
     from connectors.salesforce.client import SalesforceClient

@@ -22,8 +22,8 @@ from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.outcomes import Pending, WriterStats
 from connectors.salesforce.pacing import Pacer, Stopping
 from connectors.salesforce.usage import ClientUsage, UsageLedger
-from engage_sync import metrics
-from engage_sync.settings import BudgetSettings, KafkaSettings, WriterSettings
+from ground import metrics
+from ground.settings import BudgetSettings, KafkaSettings, WriterSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from engage_sync.settings import KafkaSettings, load
+from ground.settings import KafkaSettings, load
 
 if TYPE_CHECKING:
     from connectors.kafka.dlq_reader import DeadLetter

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from engage_sync.settings import KafkaSettings, SalesforceSettings, load
+from ground.settings import KafkaSettings, SalesforceSettings, load
 
 log = logging.getLogger("engage_sync.poll_history")
 
@@ -33,7 +33,7 @@ def _governor(kafka: KafkaSettings, client: object, role: str) -> object:
     """Count this process's calls with everyone's and spend them by priority."""
     from connectors.salesforce.budget import Governor
     from connectors.salesforce.usage import ClientUsage, UsageLedger
-    from engage_sync.settings import BudgetSettings
+    from ground.settings import BudgetSettings
 
     ledger = UsageLedger(kafka, role).start()
     client.process = role  # type: ignore[attr-defined]
@@ -43,13 +43,13 @@ def _governor(kafka: KafkaSettings, client: object, role: str) -> object:
 
 def poller() -> None:
     """Poll Salesforce for changed Leads, Contacts and Accounts while sync is on."""
+    from connectors.kafka.settings_topic import SettingsFollower
     from connectors.salesforce.access import require_access
     from connectors.salesforce.cursor import CursorStore
     from connectors.salesforce.errors import SalesforceError
     from connectors.salesforce.poller import IncrementalPoller, PollerLoop
-    from engage_sync import metrics
-    from engage_sync.settings import MetricsSettings
-    from streams.settings.topic import SettingsFollower
+    from ground import metrics
+    from ground.settings import MetricsSettings
 
     metrics_settings = load(MetricsSettings)
     server = None
@@ -95,6 +95,7 @@ def poll_history(
     from rich.progress import Progress
 
     from connectors.kafka.ends import MissingTopic
+    from connectors.kafka.settings_topic import current
     from connectors.kafka.topics import Topics
     from connectors.salesforce.backfill import (
         Backfill,
@@ -103,7 +104,6 @@ def poll_history(
     )
     from connectors.salesforce.cursor import CursorStore
     from connectors.salesforce.poller import RecordPublisher
-    from streams.settings.topic import current
 
     if object_ not in ("Lead", "Contact", "Account"):
         typer.echo("engage-sync: --object must be Lead, Contact or Account", err=True)
@@ -181,7 +181,7 @@ def contacts_show(
     from connectors.kafka.serde import Serde
     from connectors.kafka.snapshot import latest_values
     from connectors.kafka.topics import Topics
-    from streams.contacts.normalize import normalize_email
+    from domain.contacts.normalize import normalize_email
 
     kafka = load(KafkaSettings)
     # Engage's copy is written with the registry's framing when one is set.

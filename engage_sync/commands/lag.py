@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engage_sync.settings import KafkaSettings, load
+from ground.settings import KafkaSettings, load
 
 if TYPE_CHECKING:
     from rich.table import Table

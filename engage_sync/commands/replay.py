@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from confluent_kafka import Consumer, Message, TopicPartition
 
-from engage_sync.settings import KafkaSettings, load
+from ground.settings import KafkaSettings, load
 
 if TYPE_CHECKING:
     from connectors.kafka.ends import TopicReader
@@ -178,7 +178,7 @@ def replay(
         ensure_topics(kafka, topics.all())
     if not dry_run and name == topics.commands.name:
         from engage_sync.errors import require_salesforce
-        from engage_sync.settings import SalesforceSettings
+        from ground.settings import SalesforceSettings
 
         require_salesforce(load(SalesforceSettings))
     # The processing path's settings are checked before the (long) scan.

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from engage_sync.settings import KafkaSettings, SalesforceSettings, load
+from ground.settings import KafkaSettings, SalesforceSettings, load
 
 app = typer.Typer(
     help="Apply or show the CRM settings (sync rules, mapping, sync settings)."
@@ -39,7 +39,7 @@ def apply(
     """Validate FILE (also against the org's describe), then publish it if valid."""
     from connectors.kafka.clients import ensure_topics
     from connectors.kafka.topics import Topics
-    from streams.settings.document import SettingsError, parse_document
+    from domain.crm_settings.document import SettingsError, parse_document
     from streams.settings.save import StaleSettings, check_with_salesforce, save
 
     kafka = load(KafkaSettings)
@@ -75,8 +75,8 @@ def apply(
 def show() -> None:
     """Print the settings in force."""
     from connectors.kafka.ends import MissingTopic
-    from streams.settings.document import dump_document
-    from streams.settings.topic import current
+    from connectors.kafka.settings_topic import current
+    from domain.crm_settings.document import dump_document
 
     kafka = load(KafkaSettings)
     try:

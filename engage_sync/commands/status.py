@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from engage_sync.settings import (
+from ground.settings import (
     BudgetSettings,
     ConfigError,
     KafkaSettings,

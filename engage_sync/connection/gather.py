@@ -27,7 +27,7 @@ from engage_sync.connection.model import (
     Status,
     UserConnection,
 )
-from engage_sync.settings import BudgetSettings, KafkaSettings, SalesforceSettings
+from ground.settings import BudgetSettings, KafkaSettings, SalesforceSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from engage_sync.connection.model import Status
 from engage_sync.console.backfills import Backfills
 from engage_sync.console.crm import Crm
 from engage_sync.console.security import LockOut, Session, Sessions, same_secret
-from engage_sync.settings import ConsoleSettings
+from ground.settings import ConsoleSettings
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "engage_console_session"

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import Child, Supervisor, cli_argv
+from ground.settings import KafkaSettings
 
 # poll-history's exit codes that end a run for good: done, refused, budget pause.
 DONE, REFUSED, PAUSED = 0, 1, 4

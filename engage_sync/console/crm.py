@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from engage_sync.settings import KafkaSettings, SalesforceSettings
-from streams.settings.history import Saved
-from streams.settings.models import CrmSettings
+from connectors.kafka.settings_history import Saved
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings, SalesforceSettings
 
 DESCRIBE_SECONDS = 60.0
 
@@ -36,8 +36,8 @@ class Crm:
     def current(self) -> tuple[CrmSettings, str, str | None]:
         """The settings in force (empty when none), their sha256 and who saved them."""
         from connectors.kafka.ends import MissingTopic
+        from connectors.kafka.settings_topic import current
         from streams.settings.save import NOTHING
-        from streams.settings.topic import current
 
         try:
             found = current(self.kafka)
@@ -94,7 +94,7 @@ class Crm:
     def history(self) -> list[Saved]:
         """Every saved document, newest first (none while the topic is missing)."""
         from connectors.kafka.ends import MissingTopic
-        from streams.settings.history import history
+        from connectors.kafka.settings_history import history
 
         try:
             return history(self.kafka)

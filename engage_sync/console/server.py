@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from engage_sync.settings import (
+from ground.settings import (
     BudgetSettings,
     ConfigError,
     ConsoleSettings,

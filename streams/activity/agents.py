@@ -7,7 +7,7 @@ import faust
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import WorkerSettings
+from ground.settings import WorkerSettings
 from streams.activity.processor import ActivityProcessor, Context
 from streams.batches import BatchLoop
 

@@ -17,7 +17,7 @@ from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
 from domain.commands import OptOut, ReadById, TaskUpsert
 from domain.ids import PersonObject, object_of
-from engage_sync import metrics
+from ground import metrics
 from streams.activity.formatting import call_to_task, email_to_task
 from streams.activity.models import FormattedTask
 from streams.activity.validation import InvalidEvent, validate

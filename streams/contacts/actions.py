@@ -10,13 +10,13 @@ from typing import Any
 from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import DecodeError
 from domain.commands import Command, LeadStatus, LinkRequest, ReadById
+from domain.contacts.mapping import apply_engage_edit, apply_salesforce
+from domain.contacts.models import CORE_FIELDS, EngageContact
+from domain.contacts.normalize import is_blank, name_phone_key, normalize_email
+from domain.crm_settings.models import CrmSettings, MappingRow
 from domain.ids import PersonObject, object_of
 from domain.timestamps import epoch_millis
-from streams.contacts.mapping import apply_engage_edit, apply_salesforce
-from streams.contacts.models import CORE_FIELDS, EngageContact
-from streams.contacts.normalize import is_blank, name_phone_key, normalize_email
 from streams.contacts.processor import ContactsProcessor
-from streams.settings.models import CrmSettings, MappingRow
 
 log = logging.getLogger(__name__)
 

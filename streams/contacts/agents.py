@@ -10,12 +10,12 @@ from pathlib import Path
 import faust
 
 from connectors.kafka.deadletter import Origin
-from engage_sync.settings import KafkaSettings, WorkerSettings
+from connectors.kafka.settings_topic import SettingsFollower
+from ground.settings import KafkaSettings, WorkerSettings
 from streams.batches import BatchLoop
 from streams.contacts.actions import ContactActions
 from streams.contacts.processor import ContactsProcessor
 from streams.contacts.store import ContactStore
-from streams.settings.topic import SettingsFollower
 
 
 def build(kafka: KafkaSettings, follower: SettingsFollower) -> ContactsProcessor:

@@ -14,12 +14,12 @@ from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
-from engage_sync import metrics
-from engage_sync.settings import KafkaSettings
-from streams.contacts.mapping import apply_salesforce, changed, to_engage_value
-from streams.contacts.models import EngageContact
+from domain.contacts.mapping import apply_salesforce, changed, to_engage_value
+from domain.contacts.models import EngageContact
+from domain.crm_settings.models import CrmSettings, default_mapping
+from ground import metrics
+from ground.settings import KafkaSettings
 from streams.contacts.store import ContactStore
-from streams.settings.models import CrmSettings, default_mapping
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from streams.contacts.models import EngageContact
-from streams.contacts.normalize import name_phone_key, normalize_email
+from domain.contacts.models import EngageContact
+from domain.contacts.normalize import name_phone_key, normalize_email
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engage_sync.settings import KafkaSettings
-from streams.settings.describe_check import CREATED_BY, check_against_describe
-from streams.settings.models import CrmSettings
+from domain.crm_settings.describe_check import CREATED_BY, check_against_describe
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings
 
 # The sha256 a save gives when it was based on no settings at all (a first save).
 NOTHING = "none"
@@ -65,7 +65,7 @@ def check_with_salesforce(
 
 def current_sha256(kafka: KafkaSettings) -> tuple[str, str | None]:
     """The sha256 of the settings in force (NOTHING when none) and who saved them."""
-    from streams.settings.topic import current
+    from connectors.kafka.settings_topic import current
 
     found = current(kafka)
     if found is None:
@@ -95,7 +95,7 @@ def save(
         StaleSettings: another save came in since `if_sha256` was read. The check
             reads the topic just before publishing: not atomic (docs/decisions.md).
     """
-    from streams.settings.topic import publish
+    from connectors.kafka.settings_topic import publish
 
     if if_sha256 is not None:
         found, found_by = current_sha256(kafka)

@@ -9,7 +9,7 @@ from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.snapshot import is_sentinel
 from connectors.kafka.topics import Topics
-from engage_sync.settings import WorkerSettings
+from ground.settings import WorkerSettings
 from streams.batches import BatchLoop
 
 

@@ -11,8 +11,8 @@ from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
-from streams.settings.models import CrmSettings
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

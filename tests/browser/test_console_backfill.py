@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engage_sync.console.backfills import history_progress
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.browser.drive_backfill import (
     open_backfill,

@@ -12,7 +12,7 @@ import pytest
 
 from connectors.kafka.embedded import free_port
 from engage_sync.console.security import hash_password
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from tests.conftest import Processes, healthz, kafka_env, salesforce_env
 from tests.waiting import wait_until
 

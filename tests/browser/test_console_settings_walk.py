@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engage_sync.settings import KafkaSettings
+from connectors.kafka.settings_topic import current
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from streams.settings.topic import current
 from tests.browser.test_console_connection import (  # noqa: F401 - the fixture
     TIMEOUT_MS,
     _log_in,

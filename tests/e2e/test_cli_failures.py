@@ -17,8 +17,8 @@ import pytest
 import typer.main
 
 from engage_sync.cli import NO_KAFKA, NO_REGISTRY, app
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from tests.conftest import REPO, kafka_env
 from tests.sockets import closed_port, listening_port
 

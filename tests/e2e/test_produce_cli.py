@@ -9,8 +9,8 @@ from pathlib import Path
 
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from tests.conftest import REPO, kafka_env
 from tests.kafka_helpers import read_topic
 

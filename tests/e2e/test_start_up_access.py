@@ -18,8 +18,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, kafka_env, salesforce_env
 

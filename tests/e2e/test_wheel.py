@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from engage_sync.metrics import DEFAULT_PORTS
+from ground.metrics import DEFAULT_PORTS
 from tests.conftest import REPO
 from tests.e2e.test_up import _processes_with
 from tests.unit.test_serde import SCHEMA_NAMES, _sample

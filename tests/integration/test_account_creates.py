@@ -14,11 +14,11 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.writer import SalesforceWriter
-from engage_sync.settings import KafkaSettings, SalesforceSettings, WriterSettings
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings, SalesforceSettings, WriterSettings
 from sandbox.admin import SandboxAdmin
 from sandbox.rules import company_key
 from sandbox.seed import standard_account_duplicate_rule
-from streams.settings.models import CrmSettings
 from tests.conftest import salesforce_env
 from tests.factories import link_command
 from tests.kafka_helpers import Record, read_topic

@@ -10,7 +10,7 @@ import pytest
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import Processes, kafka_env, salesforce_env
 from tests.factories import contact_ref, email_event

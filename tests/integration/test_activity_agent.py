@@ -9,7 +9,7 @@ import pytest
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from streams.activity.formatting import call_to_task, email_to_task
 from tests.conftest import Processes, kafka_env
 from tests.factories import call_event, contact_ref, email_event

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from connectors.kafka.serde import Serde
+from connectors.kafka.settings_topic import publish
 from connectors.kafka.topics import Topics
 from connectors.salesforce.verify import id18
-from engage_sync.settings import KafkaSettings
+from domain.crm_settings.document import parse_document
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from streams.settings.document import parse_document
-from streams.settings.topic import publish
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.inbound_harness import engage_copy
 from tests.integration.test_contact_linking import _contact_event, _publish, _settings

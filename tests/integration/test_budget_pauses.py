@@ -13,7 +13,7 @@ from connectors.kafka.embedded import free_port
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce.usage import UsageLedger
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import Processes, healthz, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.salesforce.client import SalesforceClient
-from engage_sync.settings import SalesforceSettings
+from ground.settings import SalesforceSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import salesforce_env
 

@@ -17,13 +17,13 @@ from fastapi.testclient import TestClient
 from connectors.kafka.ends import TopicReader
 from connectors.kafka.topics import Topics
 from connectors.salesforce.cursor import CursorStore
+from domain.crm_settings.document import parse_document
 from engage_sync.console.app import create_app
 from engage_sync.console.backfills import Backfills, history_progress
 from engage_sync.console.crm import Crm
-from engage_sync.settings import KafkaSettings, SalesforceSettings, load
+from ground.settings import KafkaSettings, SalesforceSettings, load
 from sandbox.admin import SandboxAdmin
 from sandbox.org import SandboxOrg
-from streams.settings.document import parse_document
 from streams.settings.save import NOTHING
 from tests.conftest import kafka_env, salesforce_env
 from tests.inbound_harness import InboundHarness, by_salesforce_id, engage_copy

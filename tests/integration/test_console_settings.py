@@ -15,15 +15,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from connectors.kafka.settings_history import history
+from connectors.kafka.settings_topic import current
 from connectors.salesforce.cursor import Cursor, CursorStore
+from domain.crm_settings.document import dump_document
 from engage_sync.console.app import create_app
 from engage_sync.console.crm import Crm
-from engage_sync.settings import KafkaSettings, SalesforceSettings, load
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings, SalesforceSettings, load
 from sandbox.admin import SandboxAdmin
-from streams.settings.document import dump_document
-from streams.settings.history import history
-from streams.settings.topic import current
 from tests.conftest import REPO, kafka_env, salesforce_env
 from tests.unit.test_console_security import _csrf, _login, _settings, _status
 

@@ -17,12 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.embedded import free_port
 from connectors.kafka.serde import Serde
+from connectors.kafka.settings_topic import publish
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from domain.contacts.normalize import name_phone_key, normalize_email, normalize_phone
+from domain.crm_settings.document import parse_document
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from streams.contacts.normalize import name_phone_key, normalize_email, normalize_phone
-from streams.settings.document import parse_document
-from streams.settings.topic import publish
 from tests.conftest import Processes, kafka_env, salesforce_env
 from tests.inbound_harness import engage_copy
 from tests.waiting import wait_until

@@ -20,8 +20,8 @@ from connectors.kafka.dlq_reader import DeadLetter, parse_offsets, select
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from domain.commands import TaskUpsert
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
 from tests.conftest import (

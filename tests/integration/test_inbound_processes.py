@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from connectors.salesforce.cursor import CursorStore
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.inbound_harness import by_salesforce_id, engage_copy
@@ -100,7 +100,7 @@ def test_settings_follow_live_and_a_restarted_worker_keeps_engage_copy(
     # these contacts; one that rebuilt it emits nothing.
     client_env = salesforce_env(sandbox_org)
     from connectors.salesforce.client import SalesforceClient
-    from engage_sync.settings import SalesforceSettings
+    from ground.settings import SalesforceSettings
 
     client = SalesforceClient(SalesforceSettings(**client_env)).connect()
     client.upsert_collection(

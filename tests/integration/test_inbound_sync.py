@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.timestamps import parse_datetime
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.inbound_harness import InboundHarness, by_salesforce_id, engage_copy
 

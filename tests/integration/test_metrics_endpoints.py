@@ -16,8 +16,8 @@ from connectors.kafka.clients import AckingProducer
 from connectors.kafka.embedded import free_port
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref

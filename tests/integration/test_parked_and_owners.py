@@ -8,9 +8,9 @@ from typing import Any
 
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from domain.contacts.normalize import normalize_email
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from streams.contacts.normalize import normalize_email
 from tests.conftest import Processes, kafka_env, salesforce_env
 from tests.factories import call_event, contact_ref
 from tests.integration.test_contact_linking import _contact_event, _publish, _settings

@@ -9,7 +9,7 @@ from confluent_kafka.admin import OffsetSpec
 from connectors.kafka.clients import AckingProducer, admin, ensure_topics
 from connectors.kafka.ends import MissingTopic, TopicReader
 from connectors.kafka.topics import TopicSpec
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from tests.kafka_helpers import is_tansu
 
 

@@ -6,7 +6,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from tests.conftest import Processes, kafka_env, salesforce_env
 from tests.waiting import wait_until
 

@@ -9,7 +9,7 @@ import threading
 
 from connectors.kafka.clients import AckingProducer, DeliveryFailed, ensure_topics
 from connectors.kafka.topics import TopicSpec
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 # A failure only the broker reports, asynchronously: a 4 KB record to a topic that
 # takes at most 1 KB (MESSAGE_TOO_LARGE). It has a topic of its own, so no good

@@ -23,12 +23,12 @@ from connectors.kafka.embedded import free_port
 from connectors.kafka.ends import TopicReader
 from connectors.kafka.lag import UnknownGroupError, group_lag
 from connectors.kafka.serde import Serde
+from connectors.kafka.settings_topic import publish
 from connectors.kafka.snapshot import SENTINEL_PREFIX
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from domain.crm_settings.document import parse_document
 from engage_sync.supervisor import cli_argv
-from streams.settings.document import parse_document
-from streams.settings.topic import publish
+from ground.settings import KafkaSettings
 from tests.conftest import (
     REPO,
     Processes,

@@ -16,8 +16,8 @@ import pytest
 
 from connectors.kafka import preflight
 from connectors.kafka.serde import CONFLUENT_MAGIC, Serde
-from engage_sync.settings import ConfigError, KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import ConfigError, KafkaSettings
 from sandbox.registry import RegistryStandIn
 from sandbox.tls import ensure_tls_files
 from tests.conftest import REPO, kafka_env

@@ -19,8 +19,8 @@ from connectors.kafka import config as kafka_config
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from domain.commands import TaskUpsert
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from streams.activity.formatting import call_to_task
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env

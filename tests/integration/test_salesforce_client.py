@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from connectors.salesforce.auth import Authenticator, PinnedCASession
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.errors import FatalError, ThrottledError
-from engage_sync.settings import SalesforceSettings
+from ground.settings import SalesforceSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import salesforce_env
 

@@ -12,7 +12,7 @@ import pytest
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import CONFLUENT_MAGIC, SINGLE_OBJECT_MAGIC, Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from sandbox.registry import RegistryStandIn
 from tests.conftest import Processes, kafka_env, salesforce_env

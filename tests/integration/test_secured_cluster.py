@@ -30,8 +30,8 @@ from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import latest_values
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from sandbox.registry import RegistryStandIn
 from sandbox.tls import ensure_tls_files

@@ -14,8 +14,8 @@ from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce.cursor import Cursor, CursorStore
-from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import KafkaSettings
 from tests.conftest import REPO, kafka_env, salesforce_env
 from tests.integration.test_read_only_verbs import census
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from connectors.kafka.embedded import free_port
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from tests.conftest import Processes, fresh_namespace, kafka_env
 from tests.waiting import wait_until
 

@@ -12,7 +12,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from connectors.kafka import config as kafka_config
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 # Shorter PEM lines (the last one of a body) could match by chance.
 MIN_SECRET_LENGTH = 16

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import Processes, kafka_env, salesforce_env
 from tests.reliability.checker import OrgRequests, ScenarioCounts

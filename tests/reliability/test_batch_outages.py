@@ -21,7 +21,7 @@ from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer, DeliveryFailed
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from sandbox.registry import RegistryStandIn
 from tests.brokers import ApacheKafka, BrokerUnavailable, in_ci

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import Processes, kafka_env, salesforce_env
 from tests.kafka_helpers import Record, read_topic

@@ -11,7 +11,7 @@ import pytest
 
 from connectors.kafka.serde import Serde
 from connectors.salesforce import policy
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import Processes, kafka_env, salesforce_env
 from tests.reliability.checker import ScenarioCounts, audit_tasks, count_log_lines

@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError, Message
 from connectors.kafka import clients
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 from tests.factories import (
     CALL_RESULTS,
     EMAIL_TYPES,

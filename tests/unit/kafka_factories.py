@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engage_sync.settings import KafkaSettings, load
+from ground.settings import KafkaSettings, load
 from sandbox.tls import ensure_tls_files
 
 PASSWORD = "s3cret-sasl-password-0042"  # noqa: S105 - a planted test secret

@@ -9,9 +9,9 @@ import pytest
 
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from domain.crm_settings.document import parse_document
+from ground.settings import KafkaSettings
 from streams.activity.processor import ActivityProcessor, Context
-from streams.settings.document import parse_document
 from tests.factories import contact_ref, email_event
 from tests.ports import MemoryParkedIndex, RecordingProducer
 

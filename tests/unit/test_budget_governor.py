@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from connectors.salesforce.budget import Governor, Priority
-from engage_sync.settings import BudgetSettings
+from ground.settings import BudgetSettings
 
 
 @dataclass

@@ -17,8 +17,8 @@ from engage_sync.errors import (
     require_registry,
     require_salesforce,
 )
-from engage_sync.settings import ConfigError, KafkaSettings, SalesforceSettings
 from engage_sync.supervisor import cli_argv
+from ground.settings import ConfigError, KafkaSettings, SalesforceSettings
 from tests.conftest import REPO
 from tests.sockets import closed_port, listening_port
 

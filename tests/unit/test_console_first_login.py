@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engage_sync.console.first_login import make_login, tell_terminal
 from engage_sync.console.security import verify_password
-from engage_sync.settings import ConsoleSettings, load
+from ground.settings import ConsoleSettings, load
 
 
 def test_generated_login_hands_the_console_only_the_hash() -> None:

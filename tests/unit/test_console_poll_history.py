@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.crm_settings.document import parse_document
+from domain.crm_settings.models import CrmSettings
 from engage_sync.console.app import create_app
 from engage_sync.console.backfills import Backfills, Job, Progress
 from engage_sync.console.pages.poll_history import rules_text
-from engage_sync.settings import KafkaSettings
-from streams.settings.document import parse_document
-from streams.settings.models import CrmSettings
+from ground.settings import KafkaSettings
 from tests.unit.test_console_security import _csrf, _login, _settings, _status
 
 # The guide's rule on Lead; Contact without rules.

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from domain.crm_settings.document import parse_document
+from domain.rules.models import Group
 from engage_sync.console.pages import rule_form
-from streams.rules.models import Group
-from streams.settings.document import parse_document
 
 TYPES = {"Title": "string", "AnnualRevenue": "currency", "IsConverted": "boolean"}
 

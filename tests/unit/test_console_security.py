@@ -14,7 +14,7 @@ from engage_sync.connection.model import ApiCalls, Org, Status
 from engage_sync.console.app import SESSION_COOKIE, create_app, listed_routes
 from engage_sync.console.nav import PAGES
 from engage_sync.console.security import LockOut, hash_password, verify_password
-from engage_sync.settings import ConfigError, ConsoleSettings, load
+from ground.settings import ConfigError, ConsoleSettings, load
 
 PASSWORD = "correct horse battery"
 TOKEN = "api-token-for-tests-0123456789"

@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.crm_settings.document import parse_document
 from streams.contacts.actions import ContactActions
-from streams.settings.document import parse_document
 from tests.ports import RecordingProducer
 from tests.unit.test_contact_status_actions import _actions as contact_actions
 

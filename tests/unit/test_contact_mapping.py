@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from streams.contacts.mapping import (
+from domain.contacts.mapping import (
     apply_engage_edit,
     apply_salesforce,
     changed,
     salesforce_fields,
     to_engage_value,
 )
-from streams.contacts.models import EngageContact
-from streams.settings.models import Direction, MappingRow, default_mapping
+from domain.contacts.models import EngageContact
+from domain.crm_settings.models import Direction, MappingRow, default_mapping
 
 S2E: Direction = "salesforce_to_engage"
 BI: Direction = "bidirectional_most_recent"

@@ -8,13 +8,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engage_sync.settings import KafkaSettings
+from domain.contacts.models import EngageContact
+from domain.crm_settings.document import parse_document
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings
 from streams.contacts.actions import ContactActions
-from streams.contacts.models import EngageContact
 from streams.contacts.processor import ContactsProcessor
 from streams.contacts.store import ContactStore
-from streams.settings.document import parse_document
-from streams.settings.models import CrmSettings
 from tests.ports import RecordingProducer
 
 LEAD = "00Q5e00000AbCdEEAV"

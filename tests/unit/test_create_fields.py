@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from connectors.salesforce.policy import PolicyRefusal, check, mapped_create_fields
-from streams.settings.describe_check import check_against_describe
-from streams.settings.document import parse_document
+from domain.crm_settings.describe_check import check_against_describe
+from domain.crm_settings.document import parse_document
 from tests.unit.test_crm_settings import org_describes, sf_describe, sf_field
 
 LEAD_ID = "00Q5e00000AbCdEEAV"

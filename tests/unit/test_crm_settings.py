@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from streams.rules.models import Condition, Group
-from streams.settings.describe_check import check_against_describe, field_types
-from streams.settings.document import SettingsError, dump_document, parse_document
-from streams.settings.models import CrmSettings, MappingRow, default_mapping
+from domain.crm_settings.describe_check import check_against_describe, field_types
+from domain.crm_settings.document import SettingsError, dump_document, parse_document
+from domain.crm_settings.models import CrmSettings, MappingRow, default_mapping
+from domain.rules.models import Condition, Group
 
 EXAMPLE = (
     Path(__file__).parents[2] / "engage_sync" / "examples" / "crm-settings.example.yaml"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from domain.crm_settings.document import parse_document
 from engage_sync.demo import DEMO_USERS, demo_settings
 from engage_sync.status import plain_line
-from streams.settings.document import parse_document
 
 EXAMPLE = (
     Path(__file__).parents[2] / "engage_sync" / "examples" / "crm-settings.example.yaml"

@@ -16,11 +16,11 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from connectors.kafka.topics import Topics
-from engage_sync import settings as settings_module
+from domain.crm_settings.document import parse_document
 from engage_sync.cli import app
-from engage_sync.metrics import DEFAULT_PORTS
-from engage_sync.settings import KafkaSettings
-from streams.settings.document import parse_document
+from ground import settings as settings_module
+from ground.metrics import DEFAULT_PORTS
+from ground.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

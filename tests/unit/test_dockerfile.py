@@ -127,7 +127,9 @@ def test_dockerfile_installs_only_the_built_wheel_as_a_non_root_user() -> None:
 
 
 def test_package_roots_are_the_source_folders_and_schemas() -> None:
-    roots = {"engage_sync", "streams", "connectors", "domain", "sandbox", "schemas"}
+    roots = {
+        "engage_sync", "streams", "connectors", "domain", "ground", "sandbox", "schemas"
+    }
     assert package_roots() == roots
 
 

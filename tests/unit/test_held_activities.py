@@ -8,9 +8,9 @@ from typing import Any
 
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from domain.crm_settings.document import parse_document
+from ground.settings import KafkaSettings
 from streams.activity.processor import ActivityProcessor, Context
-from streams.settings.document import parse_document
 from streams.users.directory import UserDirectory
 from tests.factories import call_event, contact_ref
 from tests.ports import MemoryParkedIndex, RecordingProducer

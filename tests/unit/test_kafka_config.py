@@ -10,7 +10,7 @@ import faust
 import pytest
 
 from connectors.kafka import config
-from engage_sync.settings import ConfigError, KafkaSettings, load
+from ground.settings import ConfigError, KafkaSettings, load
 from tests.unit.kafka_factories import PASSWORD, kafka_settings, sasl, tls_dir
 
 __all__ = ["tls_dir"]  # the fixture, used by name

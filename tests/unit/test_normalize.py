@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.contacts.normalize import (
+from domain.contacts.normalize import (
     is_blank,
     name_phone_key,
     normalize_email,

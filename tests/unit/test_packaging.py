@@ -13,7 +13,7 @@ from engage_sync.up import DEMO_SETTINGS
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
-SOURCE_ROOTS = ("engage_sync", "streams", "connectors", "domain", "sandbox")
+SOURCE_ROOTS = ("engage_sync", "streams", "connectors", "domain", "ground", "sandbox")
 
 
 def _source_packages() -> set[str]:

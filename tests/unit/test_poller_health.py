@@ -8,8 +8,8 @@ from typing import Any
 
 from connectors.salesforce.cursor import Cursor
 from connectors.salesforce.poller import IncrementalPoller, PollerLoop
-from engage_sync.settings import KafkaSettings
-from streams.settings.document import parse_document
+from domain.crm_settings.document import parse_document
+from ground.settings import KafkaSettings
 
 CRM = parse_document("objects: {Lead: {sync: true}}\n")
 

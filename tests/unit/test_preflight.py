@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError
 
 from connectors.kafka import preflight
 from connectors.kafka.embedded import free_port
-from engage_sync.settings import ConfigError
+from ground.settings import ConfigError
 from sandbox.tls import server_context
 from tests.unit.kafka_factories import PASSWORD, kafka_settings, sasl, tls_dir
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from domain.rules.evaluate import RuleTypeError, matches, predicate
+from domain.rules.models import Condition, Group
 from sandbox import ids
-from streams.rules.evaluate import RuleTypeError, matches, predicate
-from streams.rules.models import Condition, Group
 
 TYPES = {
     "Title": "string",

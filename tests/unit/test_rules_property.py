@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from connectors.salesforce.soql import select, where_clause
+from domain.rules.evaluate import RANGE_OPS, TEXT_OPS, field_kind, predicate
+from domain.rules.models import Condition, Group
 from sandbox import ids
 from sandbox.admin_api import ensure_integration_user
 from sandbox.admin_records import AdminRecords
@@ -23,8 +25,6 @@ from sandbox.rules import RuleSet
 from sandbox.soql_eval import execute
 from sandbox.state import Credentials, OrgState
 from sandbox.store import Store
-from streams.rules.evaluate import RANGE_OPS, TEXT_OPS, field_kind, predicate
-from streams.rules.models import Condition, Group
 
 EXAMPLES = 2000 if os.environ.get("ENGAGE_SYNC_FULL") == "1" else 300
 SCHEMA = Schema()

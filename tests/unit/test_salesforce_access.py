@@ -10,7 +10,7 @@ import pytest
 
 from connectors.salesforce.access import AccessRefused, require_access
 from connectors.salesforce.errors import ErrorKind, FatalError, Problem
-from streams.settings.models import CrmSettings, MappingRow, ObjectSettings
+from domain.crm_settings.models import CrmSettings, MappingRow, ObjectSettings
 
 USER = "integration@example.org"
 OBJECTS = ("Account", "Contact", "Lead", "User", "Task")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from engage_sync.settings import (
+from ground.settings import (
     ConfigError,
     KafkaSettings,
     SalesforceSettings,

@@ -18,12 +18,12 @@ from connectors.salesforce.soql import (
     select,
     where_clause,
 )
+from domain.rules.evaluate import RuleTypeError
+from domain.rules.models import Condition, Group
 from sandbox import ids
 from sandbox.metadata import Schema
 from sandbox.soql import Comparison, StringLit, parse, tokenize
 from sandbox.soql_eval import execute, like_regex
-from streams.rules.evaluate import RuleTypeError
-from streams.rules.models import Condition, Group
 
 TYPES = {
     "Title": "string",

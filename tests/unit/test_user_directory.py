@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engage_sync.settings import KafkaSettings
-from streams.settings.document import parse_document
+from domain.crm_settings.document import parse_document
+from ground.settings import KafkaSettings
 from streams.users.directory import UserDirectory
 
 

@@ -11,7 +11,7 @@ from connectors.salesforce.errors import ErrorKind, Problem, SkippableRecordErro
 from connectors.salesforce.outcomes import Pending
 from connectors.salesforce.plan import judge_answers, plan_batch
 from domain.commands import LeadStatus, TaskUpsert
-from streams.settings.models import CrmSettings
+from domain.crm_settings.models import CrmSettings
 from tests.factories import link_command
 from tests.ports import FakeSalesforce, InstantPacing, MemoryPublisher
 

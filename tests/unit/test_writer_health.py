@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from connectors.salesforce.writer import SalesforceWriter
-from engage_sync.settings import KafkaSettings, WriterSettings
+from ground.settings import KafkaSettings, WriterSettings
 
 
 class _Consumer:

@@ -16,11 +16,11 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.crm_settings.document import document_data
+from domain.crm_settings.models import CrmSettings
 from engage_sync.console.app import console_of
 from engage_sync.console.crm import Crm, NoSalesforce
 from engage_sync.console.nav import PAGES
-from streams.settings.document import document_data
-from streams.settings.models import CrmSettings
 
 OBJECTS = ("Lead", "Contact", "Account")
 NOT_CONFIGURED = (
@@ -84,7 +84,7 @@ class Outcome:
 def checked(crm: Crm, data: dict[str, Any]) -> tuple[CrmSettings | None, list[str]]:
     """The document `data` through `settings apply`'s validation, or its problems."""
     from connectors.salesforce.access import AccessRefused
-    from streams.settings.document import SettingsError, parse_document
+    from domain.crm_settings.document import SettingsError, parse_document
 
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     try:

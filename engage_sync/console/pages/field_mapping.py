@@ -9,10 +9,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.crm_settings.describe_check import CREATED_BY, required_on_create
+from domain.crm_settings.models import (
+    REQUIRED_ENGAGE_FIELDS,
+    MappingRow,
+    default_mapping,
+)
 from engage_sync.console.auth import Csrf
 from engage_sync.console.pages import editing
-from streams.settings.describe_check import CREATED_BY, required_on_create
-from streams.settings.models import REQUIRED_ENGAGE_FIELDS, MappingRow, default_mapping
 
 router = APIRouter(include_in_schema=False)
 DIRECTIONS = (

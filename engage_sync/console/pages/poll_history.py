@@ -10,13 +10,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.crm_settings.describe_check import field_types
+from domain.rules.models import Condition, Group
 from engage_sync.console.app import console_of
 from engage_sync.console.auth import Csrf
 from engage_sync.console.backfills import AlreadyRunning, Backfills, Progress
 from engage_sync.console.pages import editing, rule_form
 from engage_sync.console.pages.sync_rules import count_and_price
-from streams.rules.models import Condition, Group
-from streams.settings.describe_check import field_types
 
 router = APIRouter(include_in_schema=False)
 PATH = "/poll-historical-data"

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from streams.rules.models import LIST_OPS, UNARY_OPS, Group, Op
-from streams.settings.describe_check import (
+from domain.crm_settings.describe_check import (
     NUMBER_TYPES,
     ORDER_OPS,
     ORDERED_TYPES,
     TEXT_OPS,
     TEXT_TYPES,
 )
+from domain.rules.models import LIST_OPS, UNARY_OPS, Group, Op
 
 ROOT = "r"
 OPS: tuple[str, ...] = get_args(Op)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.crm_settings.document import document_data
 from engage_sync.console.auth import Csrf
 from engage_sync.console.pages import editing
-from streams.settings.document import document_data
 
 router = APIRouter(include_in_schema=False)
 

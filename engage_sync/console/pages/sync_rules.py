@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.crm_settings.describe_check import field_types
+from domain.crm_settings.document import document_data
+from domain.rules.models import Group
 from engage_sync.console.auth import Csrf
 from engage_sync.console.crm import Crm
 from engage_sync.console.pages import editing, rule_form
-from streams.rules.models import Group
-from streams.settings.describe_check import field_types
-from streams.settings.document import document_data
 
 router = APIRouter(include_in_schema=False)
 

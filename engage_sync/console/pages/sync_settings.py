@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from domain.crm_settings.models import SyncSettings
 from engage_sync.console.auth import Csrf
 from engage_sync.console.pages import editing
-from streams.settings.models import SyncSettings
 
 router = APIRouter(include_in_schema=False)
 

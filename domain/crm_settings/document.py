@@ -17,8 +17,8 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from streams.rules.models import Condition, Group
-from streams.settings.models import CrmSettings, MappingRow
+from domain.crm_settings.models import CrmSettings, MappingRow
+from domain.rules.models import Condition, Group
 
 __all__ = [
     "SettingsError",

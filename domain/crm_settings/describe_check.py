@@ -8,9 +8,9 @@ from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from streams.rules.models import LIST_OPS, UNARY_OPS, Condition, Group
-from streams.settings.document import _describe_input, _format_path
-from streams.settings.models import CrmSettings, MappingRow, ObjectName
+from domain.crm_settings.document import _describe_input, _format_path
+from domain.crm_settings.models import CrmSettings, MappingRow, ObjectName
+from domain.rules.models import LIST_OPS, UNARY_OPS, Condition, Group
 
 TEXT_TYPES = frozenset(
     {

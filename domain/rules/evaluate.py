@@ -10,8 +10,8 @@ from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from domain.rules.models import LIST_OPS, Condition, Group, Op
 from domain.timestamps import parse_date, parse_datetime
-from streams.rules.models import LIST_OPS, Condition, Group, Op
 
 FieldTypes = Mapping[str, str]
 Kind = Literal["text", "number", "boolean", "date", "datetime", "id"]

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from streams.rules.models import Group
+from domain.rules.models import Group
 
 ObjectName = Literal["Lead", "Contact", "Account"]
 Direction = Literal[

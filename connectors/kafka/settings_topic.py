@@ -1,7 +1,7 @@
 """CRM settings on the compacted `engage.settings` topic: publish, read, follow live.
 
 The document in force is keyed `crm-settings`; each save also writes a copy under
-its own `history:` key (streams/settings/history.py), which compaction keeps.
+its own `history:` key (connectors/kafka/settings_history.py), which compaction keeps.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
-from streams.settings.document import dump_document, parse_document
-from streams.settings.models import CrmSettings
+from domain.crm_settings.document import dump_document, parse_document
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 KEY = b"crm-settings"
@@ -36,7 +36,7 @@ def publish(
 
     Callers check first: `streams.settings.save.save` is the guarded way in.
     """
-    from streams.settings.history import BY_HEADER, history_key
+    from connectors.kafka.settings_history import BY_HEADER, history_key
 
     text = dump_document(settings)
     digest = hashlib.sha256(text.encode()).hexdigest()
@@ -61,7 +61,7 @@ def publish(
 
 def current(kafka: KafkaSettings) -> tuple[CrmSettings, dict[str, object]] | None:
     """The settings in force and their metadata, or None when none were ever applied."""
-    from streams.settings.history import by_of
+    from connectors.kafka.settings_history import by_of
 
     last: list[Message] = []
 

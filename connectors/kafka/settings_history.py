@@ -17,7 +17,7 @@ from connectors.kafka.ends import TopicReader
 from connectors.kafka.serde import Serde
 from connectors.kafka.snapshot import read_to_end
 from connectors.kafka.topics import Topics
-from engage_sync.settings import KafkaSettings
+from ground.settings import KafkaSettings
 
 BY_HEADER = "engage.settings.by"
 PREFIX = b"history:"

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from streams.contacts.models import EngageContact
-from streams.contacts.normalize import is_blank
-from streams.settings.models import MappingRow
+from domain.contacts.models import EngageContact
+from domain.contacts.normalize import is_blank
+from domain.crm_settings.models import MappingRow
 
 # Attributes of EngageContact that are not field values; edits never set them.
 _RESERVED = frozenset(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,10 +17,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from engage_sync.settings import ConfigError, KafkaSettings, MetricsSettings, load
+from ground.settings import ConfigError, MetricsSettings, load
 
 log = logging.getLogger(__name__)
 
@@ -98,61 +96,6 @@ BUDGET_PAUSED = Gauge(
 )
 
 
-class LagCollector(Collector):
-    """kafka_exporter's lag metrics for our consumer groups, computed at scrape time."""
-
-    def __init__(self, kafka: KafkaSettings, group: str | None, ttl: float = 5.0):
-        self.kafka, self.group, self.ttl = kafka, group, ttl
-        self._cached: tuple[float, list[Any]] = (0.0, [])
-        self._lock = threading.Lock()
-
-    def _groups(self) -> list[Any]:
-        from connectors.kafka.lag import group_lag
-
-        with self._lock:
-            at, groups = self._cached
-            if time.monotonic() - at > self.ttl:
-                groups = group_lag(self.kafka, self.group)
-                self._cached = (time.monotonic(), groups)
-            return groups
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        lag = GaugeMetricFamily(
-            "kafka_consumergroup_lag",
-            "Messages behind the log end, per partition.",
-            labels=["consumergroup", "topic", "partition"],
-        )
-        lag_sum = GaugeMetricFamily(
-            "kafka_consumergroup_lag_sum",
-            "Messages behind the log end, per topic.",
-            labels=["consumergroup", "topic"],
-        )
-        seconds = GaugeMetricFamily(
-            "engage_sync_consumergroup_lag_seconds",
-            "Age of the oldest unconsumed message, per partition.",
-            labels=["consumergroup", "topic", "partition"],
-        )
-        try:
-            groups = self._groups()
-        except Exception as exc:  # noqa: BLE001 - a scrape must not fail the process
-            log.debug("lag not available: %s", exc)
-            groups = []
-        for group in groups:
-            sums: dict[str, int] = {}
-            for p in group.partitions:
-                if p.lag is None:  # nothing committed yet: no lag to speak of
-                    continue
-                labels = [group.group, p.topic, str(p.partition)]
-                lag.add_metric(labels, p.lag)
-                seconds.add_metric(labels, p.lag_seconds or 0.0)
-                sums[p.topic] = sums.get(p.topic, 0) + p.lag
-            for topic, total in sums.items():
-                lag_sum.add_metric([group.group, topic], total)
-        yield lag
-        yield lag_sum
-        yield seconds
-
-
 Health = Callable[[], tuple[bool, dict[str, Any]]]
 
 
@@ -175,8 +118,7 @@ class MetricsServer:
 def serve(
     process: str,
     health: Health,
-    kafka: KafkaSettings | None = None,
-    lag_group: str | None = None,
+    collectors: Sequence[Collector] = (),
     settings: MetricsSettings | None = None,
 ) -> MetricsServer | None:
     """Start the endpoint on METRICS_PORT (or the process's default); 0 = none."""
@@ -186,8 +128,8 @@ def serve(
         return None
     if process in ("writer", "poller"):
         BUDGET_PAUSED.labels(process).set(0)  # absent would read as "unknown"
-    if kafka is not None and lag_group is not None:
-        REGISTRY.register(LagCollector(kafka, lag_group))
+    for collector in collectors:  # e.g. connectors.kafka.lag_metrics.LagCollector
+        REGISTRY.register(collector)
     try:
         server = ThreadingHTTPServer((settings.host, port), _handler(health))
     except OSError as exc:

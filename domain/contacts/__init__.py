@@ -1,0 +1,1 @@
+"""Engage's contact: its fields, normalization and field mapping."""

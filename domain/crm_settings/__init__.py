@@ -1,0 +1,1 @@
+"""CRM settings as the admin writes them: models, YAML document, describe check."""

@@ -1,0 +1,1 @@
+"""The ground layer: typed settings and metrics. Imports nothing of ours."""
