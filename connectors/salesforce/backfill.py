@@ -85,7 +85,25 @@ class Backfill:
         crm: CrmSettings,
         allow_all: bool = False,
         on_page: Callable[[int], None] | None = None,
+        total: int | None = None,
     ) -> Done:
+        """Publish every matching record after the history cursor, page by page.
+
+        Args:
+            obj: The object to backfill.
+            crm: The settings in force (rules, mapping).
+            allow_all: Allow a backfill without rules (every record).
+            on_page: Called with each page's row count, after its cursor is saved.
+            total: The records matching now (`plan`), kept on the cursor beside
+                its `read` count, so progress can be read back from Kafka.
+
+        Returns:
+            What this run published and the API calls it made.
+
+        Raises:
+            BackfillRefused: No rules and `allow_all` is False.
+            BackfillPaused: The API budget is short; the cursor is saved.
+        """
         calls_before = self.client.calls
         where = self._where(obj, crm, allow_all)
         types = self.describes.types(obj)
@@ -94,7 +112,10 @@ class Backfill:
         cursor = self.cursors.get("history", obj)
         resumed = cursor is not None and not cursor.done
         if cursor is None or cursor.done:
-            cursor = Cursor(obj, "history", 0, None, started_ms=now_ms())
+            cursor = Cursor(obj, "history", 0, None, started_ms=now_ms(), total=total)
+            self.cursors.save(cursor)
+        elif total is not None:
+            cursor = replace(cursor, total=total)
             self.cursors.save(cursor)
         parts = [f"({where})"] if where else []
         if cursor.last_id is not None:
@@ -120,10 +141,13 @@ class Backfill:
                 self.publisher.publish(last)
             if last is not None:
                 self.publisher.flush()
-                cursor = cursor.advanced(
-                    int(last["system_modstamp"].timestamp() * 1000),
-                    last["salesforce_id"],
-                    frozenset(),
+                cursor = replace(
+                    cursor.advanced(
+                        int(last["system_modstamp"].timestamp() * 1000),
+                        last["salesforce_id"],
+                        frozenset(),
+                    ),
+                    read=cursor.read + len(rows),
                 )
                 self.cursors.save(cursor)
                 published += len(rows)

@@ -30,6 +30,10 @@ class Cursor:
     seen: frozenset[str] = field(default_factory=frozenset)
     started_ms: int | None = None
     done: bool = False
+    # For history: records published over every run, and the count at the last start.
+    read: int = 0
+    total: int | None = None
+    updated_ms: int | None = None  # when it was saved (as loaded; None when unsaved)
 
     @property
     def key(self) -> str:
@@ -48,7 +52,8 @@ class CursorStore:
         self.kafka = kafka
         self.topic = Topics(kafka).poller_state.name
         self.serde = Serde.for_kafka(kafka)
-        self._producer = AckingProducer(kafka)
+        # Made at the first save: readers (status, console progress) write nothing.
+        self._producer: AckingProducer | None = None
         self._cursors: dict[str, Cursor] = {}
 
     def load(self) -> CursorStore:
@@ -64,6 +69,9 @@ class CursorStore:
                 seen=frozenset(record["seen"]),
                 started_ms=_ms(record["started_at"]) if record["started_at"] else None,
                 done=record["done"],
+                read=record.get("read") or 0,
+                total=record.get("total"),
+                updated_ms=_ms(record["updated_at"]),
             )
         return self
 
@@ -75,6 +83,7 @@ class CursorStore:
         return self._cursors.get(f"{kind}:{obj}")
 
     def save(self, cursor: Cursor) -> None:
+        now = datetime.now(UTC)
         record = {
             "object": cursor.object,
             "kind": cursor.kind,
@@ -83,10 +92,14 @@ class CursorStore:
             "seen": sorted(cursor.seen),
             "started_at": cursor.started_ms,
             "done": cursor.done,
-            "updated_at": datetime.now(UTC),
+            "read": cursor.read,
+            "total": cursor.total,
+            "updated_at": now,
         }
+        if self._producer is None:
+            self._producer = AckingProducer(self.kafka)
         self._producer.produce(
             self.topic, self.serde.encode("PollerState", record), cursor.key.encode()
         )
         self._producer.flush()
-        self._cursors[cursor.key] = cursor
+        self._cursors[cursor.key] = replace(cursor, updated_ms=_ms(now))

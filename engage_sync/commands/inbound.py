@@ -146,9 +146,19 @@ def poll_history(
     try:
         # The bar is for the person watching; stdout keeps only the results.
         with Progress(console=Console(stderr=True)) as progress:
-            task = progress.add_task(f"{obj} backfill", total=max(plan.matching, 1))
+            before = job.cursors.get("history", obj)
+            task = progress.add_task(
+                f"{obj} backfill",
+                total=max(plan.matching, 1),
+                # A resumed backfill starts its bar where its cursor stopped.
+                completed=before.read if before and not before.done else 0,
+            )
             done = job.run(
-                obj, crm, all_records, on_page=lambda n: progress.advance(task, n)
+                obj,
+                crm,
+                all_records,
+                on_page=lambda n: progress.advance(task, n),
+                total=plan.matching,
             )
     except BackfillPaused as exc:
         typer.echo(f"engage-sync: {exc}", err=True)
@@ -157,8 +167,7 @@ def poll_history(
         governor.usage.ledger.stop()  # type: ignore[attr-defined]
     typer.echo(
         f"published {done.published:,} {obj} record(s) "
-        f"with {done.api_calls} API call(s)"
-        + (" (resumed)" if done.resumed else "")
+        f"with {done.api_calls} API call(s)" + (" (resumed)" if done.resumed else "")
     )
 
 

@@ -133,7 +133,7 @@ def last_polls(kafka: KafkaSettings) -> list[LastPoll]:
     """Every poller cursor (incremental and history) from `engage.poller.state`."""
     from connectors.salesforce.cursor import CursorStore
 
-    # CursorStore makes a producer it never uses here: loading writes nothing.
+    # Loading writes nothing (the store makes its producer at the first save).
     store = CursorStore(kafka).load()
     return sorted(
         (

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.routing import Mount
 
 from engage_sync.connection.model import Status
+from engage_sync.console.backfills import Backfills
 from engage_sync.console.crm import Crm
 from engage_sync.console.security import LockOut, Session, Sessions, same_secret
 from ground.settings import ConsoleSettings
@@ -40,6 +41,7 @@ class Console:
     password_hash: str
     api_token: str | None
     crm: Crm | None = None
+    backfills: Backfills | None = None
 
     def cookie(
         self, response: Response, request: Request, name: str, value: str
@@ -115,6 +117,7 @@ def create_app(
     settings: ConsoleSettings,
     status: Callable[[], Status],
     crm: Crm | None = None,
+    backfills: Backfills | None = None,
 ) -> FastAPI:
     """The console app.
 
@@ -123,6 +126,8 @@ def create_app(
         status: gives the Connection page's data (`engage_sync.connection`).
         crm: the settings topic and org the settings pages read and save; None:
             those pages say they are not wired.
+        backfills: starts and follows Poll Historical Data's backfills; None:
+            that page says it is not wired.
 
     Returns:
         The ASGI app, ready for uvicorn or a test client.
@@ -134,6 +139,7 @@ def create_app(
         history,
         import_contacts,
         placeholders,
+        poll_history,
         sync,
         sync_health,
         sync_rules,
@@ -162,6 +168,7 @@ def create_app(
         password_hash=settings.admin_password_hash(),
         api_token=token.get_secret_value() if token is not None else None,
         crm=crm,
+        backfills=backfills,
     )
     app.middleware("http")(_guard)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -171,6 +178,7 @@ def create_app(
         sync_rules.router,
         field_mapping.router,
         sync.router,
+        poll_history.router,
         sync_settings.router,
         sync_health.router,
         history.router,

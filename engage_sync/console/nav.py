@@ -40,7 +40,7 @@ PAGES = (
     Page(
         "poll-historical-data",
         "Poll Historical Data",
-        False,
+        True,
         "A backfill of the records the rules select, with live progress.",
     ),
     Page(

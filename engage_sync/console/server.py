@@ -42,6 +42,18 @@ def crm_source() -> object:
     return Crm(load(KafkaSettings), salesforce)
 
 
+def backfills_source() -> object:
+    """The runner of Poll Historical Data's backfills (children of this console)."""
+    import tempfile
+    from pathlib import Path
+
+    from engage_sync.console.backfills import Backfills
+
+    # The children's output, for the reason a run failed; progress is on Kafka.
+    logs = Path(tempfile.mkdtemp(prefix="engage-sync-backfills-"))
+    return Backfills(load(KafkaSettings), logs)
+
+
 def serve(settings: ConsoleSettings) -> None:
     """Serve the console until SIGTERM or Ctrl-C (uvicorn handles both).
 
@@ -52,10 +64,12 @@ def serve(settings: ConsoleSettings) -> None:
 
     from engage_sync.console.app import create_app
 
+    backfills = backfills_source()
     app = create_app(
         settings,
         status_source(settings.status_cache_seconds),  # type: ignore[arg-type]
         crm_source(),  # type: ignore[arg-type]
+        backfills,  # type: ignore[arg-type]
     )
     from engage_sync.imports.registry import kafka_imports
 
@@ -64,13 +78,18 @@ def serve(settings: ConsoleSettings) -> None:
     app.state.imports.resume()
     scheme = "https" if settings.uses_tls else "http"
     log.info("admin console on %s://%s:%d", scheme, settings.host, settings.port)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_certfile=str(settings.tls_cert_file) if settings.tls_cert_file else None,
-        ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
-        # Request lines carry no secrets, but they are not the operator's news.
-        access_log=False,
-        log_level="warning",
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_certfile=str(settings.tls_cert_file)
+            if settings.tls_cert_file
+            else None,
+            ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
+            # Request lines carry no secrets, but they are not the operator's news.
+            access_log=False,
+            log_level="warning",
+        )
+    finally:
+        backfills.close()  # type: ignore[attr-defined]

@@ -322,6 +322,8 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
             ).run("Lead", h.crm)
             assert again.resumed is True
             assert again.published == matching - 100  # the first page was not read again
+            progress = CursorStore(kafka_settings).load().get("history", "Lead")
+            assert progress is not None and (progress.read, progress.done) == (matching, True)
             h.pump(100 + again.published)
             copy = by_salesforce_id(engage_copy(kafka_settings))
             assert set(copy) == {r["Id"] for r in admin.records("Lead") if lead_matches(r)}

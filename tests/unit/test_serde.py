@@ -202,6 +202,8 @@ def _sample(name: str) -> dict[str, Any]:
             "seen": ["00Q000000000001AAA@1714564800123"],
             "started_at": None,
             "done": False,
+            "read": None,
+            "total": None,
             "updated_at": WRITTEN_AT,
         },
         "ApiUsage": {

@@ -11,7 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.crm_settings.describe_check import field_types
 from domain.crm_settings.document import document_data
+from domain.rules.models import Group
 from engage_sync.console.auth import Csrf
+from engage_sync.console.crm import Crm
 from engage_sync.console.pages import editing, rule_form
 
 router = APIRouter(include_in_schema=False)
@@ -92,9 +94,6 @@ def preview(request: Request, obj: str, tree: rule_form.Node | None) -> dict[str
     The rules go through the same check as a save (the whole document), then one
     COUNT() query, built by the poller's own SOQL compiler, asks the org.
     """
-    from connectors.salesforce import soql
-    from connectors.salesforce.backfill import backfill_calls
-
     crm = editing.crm_of(request)
     if crm is None:
         return {"problems": [editing.NOT_CONFIGURED]}
@@ -108,7 +107,17 @@ def preview(request: Request, obj: str, tree: rule_form.Node | None) -> dict[str
     valid, problems = editing.checked(crm, data)
     if valid is None:
         return {"problems": problems}
-    rules = valid.objects[obj].rules  # type: ignore[index]
+    return count_and_price(crm, obj, valid.objects[obj].rules, types)  # type: ignore[index]
+
+
+def count_and_price(
+    crm: Crm, obj: str, rules: Group | None, types: dict[str, str]
+) -> dict[str, Any]:
+    """One COUNT() of the records `rules` select (all when None) and the backfill's
+    cost in API calls (`poll-history`'s own estimate); problems when refused."""
+    from connectors.salesforce import soql
+    from connectors.salesforce.backfill import backfill_calls
+
     query = soql.count(obj, soql.where_clause(rules, types) if rules else None)
     try:
         matching = crm.count(query)
