@@ -16,6 +16,7 @@ from starlette.routing import Mount
 
 from engage_sync.connection.model import Status
 from engage_sync.console.crm import Crm
+from engage_sync.console.reads import Reads
 from engage_sync.console.security import LockOut, Session, Sessions, same_secret
 from engage_sync.settings import ConsoleSettings
 
@@ -40,6 +41,7 @@ class Console:
     password_hash: str
     api_token: str | None
     crm: Crm | None = None
+    reads: Reads | None = None
 
     def cookie(
         self, response: Response, request: Request, name: str, value: str
@@ -115,6 +117,7 @@ def create_app(
     settings: ConsoleSettings,
     status: Callable[[], Status],
     crm: Crm | None = None,
+    reads: Reads | None = None,
 ) -> FastAPI:
     """The console app.
 
@@ -123,6 +126,8 @@ def create_app(
         status: gives the Connection page's data (`engage_sync.connection`).
         crm: the settings topic and org the settings pages read and save; None:
             those pages say they are not wired.
+        reads: what the API reads through (a contact's record, the Task
+            Subject picklist); None: those routes answer 503.
 
     Returns:
         The ASGI app, ready for uvicorn or a test client.
@@ -160,6 +165,7 @@ def create_app(
         password_hash=settings.admin_password_hash(),
         api_token=token.get_secret_value() if token is not None else None,
         crm=crm,
+        reads=reads,
     )
     app.middleware("http")(_guard)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

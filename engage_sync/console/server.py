@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from engage_sync.settings import (
     BudgetSettings,
@@ -42,6 +43,66 @@ def crm_source() -> object:
     return Crm(load(KafkaSettings), salesforce)
 
 
+def reads_source(settings: ConsoleSettings, crm: Any) -> object | None:
+    """The API's reads through `crm`'s client, counted with every process's calls
+    (the `api-usage` ledger) and spent at the budget's lowest priority; None
+    without Salesforce settings (the read routes answer 503)."""
+    if crm.salesforce is None:
+        return None
+    from connectors.salesforce.budget import Governor
+    from connectors.salesforce.usage import UsageLedger
+    from engage_sync.console.engage_copy import EngageCopy
+    from engage_sync.console.reads import (
+        CachedReads,
+        ContactRecords,
+        Reads,
+        TaskSubject,
+    )
+
+    budget = load(BudgetSettings)
+    governor = Governor(budget, _LazyUsage(crm, UsageLedger(crm.kafka, "console")))
+
+    def cache(seconds: float) -> CachedReads:
+        return CachedReads(governor, seconds, retry_after=budget.probe_seconds)
+
+    return Reads(
+        ContactRecords(
+            EngageCopy(crm.kafka).contact,
+            lambda obj: crm.current()[0].mapping(obj),
+            crm.first,
+            cache(settings.record_cache_seconds),
+        ),
+        TaskSubject(crm.describe, cache(settings.picklist_cache_seconds)),
+    )
+
+
+class _LazyUsage:
+    """The governor's usage source, started at the first read: a console that
+    serves only pages never connects to Salesforce or follows `api-usage`."""
+
+    def __init__(self, crm: Any, ledger: Any) -> None:
+        self.crm, self.ledger, self._started = crm, ledger, False
+
+    def _client(self) -> Any:
+        client = self.crm.client()
+        if not self._started:
+            self._started = True
+            self.ledger.start()
+            client.process = "console"
+            client.on_call = self.ledger.add
+        return client
+
+    def org_usage(self) -> tuple[int, int] | None:
+        return self._client().api_usage  # type: ignore[no-any-return]
+
+    def our_calls(self) -> int:
+        self._client()
+        return int(self.ledger.total())
+
+    def refresh(self) -> None:
+        self._client().refresh_usage()
+
+
 def serve(settings: ConsoleSettings) -> None:
     """Serve the console until SIGTERM or Ctrl-C (uvicorn handles both).
 
@@ -52,10 +113,12 @@ def serve(settings: ConsoleSettings) -> None:
 
     from engage_sync.console.app import create_app
 
+    crm = crm_source()
     app = create_app(
         settings,
         status_source(settings.status_cache_seconds),  # type: ignore[arg-type]
-        crm_source(),  # type: ignore[arg-type]
+        crm,  # type: ignore[arg-type]
+        reads_source(settings, crm),  # type: ignore[arg-type]
     )
     scheme = "https" if settings.uses_tls else "http"
     log.info("admin console on %s://%s:%d", scheme, settings.host, settings.port)
