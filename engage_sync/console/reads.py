@@ -241,3 +241,5 @@ class Reads:
 
     records: ContactRecords
     task_subject: TaskSubject
+    # Ends what the reads follow in the background (Engage's copy, API usage).
+    stop: Callable[[], None] = lambda: None

@@ -60,19 +60,27 @@ def reads_source(settings: ConsoleSettings, crm: Any) -> object | None:
     )
 
     budget = load(BudgetSettings)
-    governor = Governor(budget, _LazyUsage(crm, UsageLedger(crm.kafka, "console")))
+
+    usage = _LazyUsage(crm, UsageLedger(crm.kafka, "console"))
+    governor = Governor(budget, usage)
+    copy = EngageCopy(crm.kafka)
 
     def cache(seconds: float) -> CachedReads:
         return CachedReads(governor, seconds, retry_after=budget.probe_seconds)
 
+    def stop() -> None:
+        copy.stop()
+        usage.stop()
+
     return Reads(
         ContactRecords(
-            EngageCopy(crm.kafka).contact,
+            copy.contact,
             lambda obj: crm.current()[0].mapping(obj),
             crm.first,
             cache(settings.record_cache_seconds),
         ),
         TaskSubject(crm.describe, cache(settings.picklist_cache_seconds)),
+        stop,
     )
 
 
@@ -101,6 +109,10 @@ class _LazyUsage:
 
     def refresh(self) -> None:
         self._client().refresh_usage()
+
+    def stop(self) -> None:
+        if self._started:
+            self.ledger.stop()
 
 
 def serve(settings: ConsoleSettings) -> None:
