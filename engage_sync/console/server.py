@@ -95,23 +95,28 @@ class _LazyUsage:
         client = self.crm.client()
         if not self._started:
             self._started = True
-            self.ledger.start()
             client.process = "console"
-            client.on_call = self.ledger.add
+            try:
+                self.ledger.start()
+                client.on_call = self.ledger.add
+            except Exception as exc:  # noqa: BLE001 - counting is advisory
+                # Kafka unreachable: our own calls still count, others' do not.
+                log.warning("console API calls counted alone: %s", exc)
+                self.ledger = None
         return client
 
     def org_usage(self) -> tuple[int, int] | None:
         return self._client().api_usage  # type: ignore[no-any-return]
 
     def our_calls(self) -> int:
-        self._client()
-        return int(self.ledger.total())
+        client = self._client()
+        return int(client.calls if self.ledger is None else self.ledger.total())
 
     def refresh(self) -> None:
         self._client().refresh_usage()
 
     def stop(self) -> None:
-        if self._started:
+        if self._started and self.ledger is not None:
             self.ledger.stop()
 
 
