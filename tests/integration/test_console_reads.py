@@ -1,6 +1,7 @@
 """The API Engage reads through, against the sandbox org over HTTPS and a real
 broker: a linked Lead's current fields, a cached second read that costs no API
-call (counted by the sandbox's usage), a budget refusal with the cached copy."""
+call (counted by the sandbox's usage), a budget refusal with the cached copy, and
+Engage's copy followed (a removed contact is unknown)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sandbox.admin import SandboxAdmin
 from tests.conftest import salesforce_env
 from tests.unit.test_console_reads import AUTH
 from tests.unit.test_console_security import _settings, _status
+from tests.waiting import wait_until
 
 
 def _linked_lead(kafka: KafkaSettings, admin: SandboxAdmin) -> tuple[str, str]:
@@ -95,6 +97,15 @@ def test_a_linked_lead_is_read_once_and_answered_again_from_the_cache(
         assert subject["picklist"] is True
         assert "Call" in [v["value"] for v in subject["values"]]
         assert client.get("/api/v1/contacts/ec-nobody/salesforce").status_code == 404
+
+        # Engage's copy is followed: a contact removed from it is unknown at once.
+        producer = AckingProducer(kafka_settings)
+        producer.produce(Topics(kafka_settings).contacts.name, None, engage_id.encode())
+        producer.flush()
+        path = f"/api/v1/contacts/{engage_id}/salesforce"
+        wait_until(
+            lambda: client.get(path).status_code == 404, 30, what="the removal seen"
+        )
 
 
 def test_a_spent_budget_answers_429_with_retry_after_and_the_cached_copy(
