@@ -58,9 +58,12 @@ def demo_org(folder: Path) -> Any:
     return SandboxOrg(folder / "org", seed_demo=True).start()
 
 
-def seed_demo(kafka: KafkaSettings, org: Any, folder: Path) -> None:
-    """The example settings (users mapped to the org's reps) and Engage contacts
-    linked to the org's records."""
+def seed_demo(
+    kafka: KafkaSettings, org: Any, folder: Path, backfill: bool = False
+) -> None:
+    """The example settings (users mapped to the org's reps), Engage contacts
+    linked to the org's records, connected users and a few dead letters;
+    `backfill`: also Poll Historical Data of Leads and Contacts (their cursors)."""
     admin = SandboxAdmin(org.url, org.ca_path)
     ensure_topics(kafka, Topics(kafka).all())
     reps = [u for u in admin.records("User") if str(u["Username"]).endswith(REP_DOMAIN)]
@@ -104,6 +107,17 @@ def seed_demo(kafka: KafkaSettings, org: Any, folder: Path) -> None:
         origin = Origin(calls, 0, offset, b"call-%d" % offset, b"\x00not avro")
         letters.send(origin, "demo: a broken event", reason)
     producer.flush()
+    for obj in ("Lead", "Contact") if backfill else ():
+        env = dict(os.environ) | kafka_env(kafka) | salesforce_env(org)
+        with (folder / "backfill.log").open("ab") as log:
+            subprocess.run(  # noqa: S603 - our own CLI
+                cli_argv("poll-history", "--object", obj),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=300,
+            )
 
 
 @contextmanager
@@ -183,7 +197,7 @@ def main(argv: list[str]) -> int:
             kafka = KafkaSettings(KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap)
             org = demo_org(folder)
             try:
-                seed_demo(kafka, org, folder)
+                seed_demo(kafka, org, folder, backfill=True)
                 with console(kafka, org, folder) as (url, password):
                     with sync_playwright() as playwright:
                         chromium = playwright.chromium.launch(
