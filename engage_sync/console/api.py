@@ -4,9 +4,9 @@ current Salesforce record and the Task Subject picklist."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Request, Security
+from fastapi import APIRouter, Path, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel
@@ -28,6 +28,8 @@ router = APIRouter(
     responses={401: {"description": "No session and no or a wrong bearer token"}},
 )
 T = TypeVar("T")
+# The API's example id (Engage's ids are its own; this one is linked in the tests).
+EXAMPLE_CONTACT = "ec-00Q5e000001AbCdEAA"
 
 
 class FieldValue(BaseModel):
@@ -152,7 +154,10 @@ def status(request: Request) -> Status:
     responses=_refused(SalesforceRecord, not_found=True),
     tags=["reads"],
 )
-def contact_salesforce_record(request: Request, engage_contact_id: str) -> Any:
+def contact_salesforce_record(
+    request: Request,
+    engage_contact_id: Annotated[str, Path(examples=[EXAMPLE_CONTACT])],
+) -> Any:
     """The linked Lead's or Contact's current mapped fields, read from Salesforce
     (never a Do Not Read/Write field); a copy younger than
     CONSOLE_RECORD_CACHE_SECONDS answers without an API call."""

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, settings
 
 from tests.unit.test_console_reads import AUTH, fake_world
 
-# The read routes wired to a fake org: a linked contact is "e-1", others 404.
+# The read routes wired to a fake org: the document's example id is a linked
+# contact (schemathesis tries it first), random ids are 404s.
 APP = fake_world().client.app
 schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", APP, headers=AUTH)
 

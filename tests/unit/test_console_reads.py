@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from connectors.salesforce.budget import Blocked, Priority
 from connectors.salesforce.errors import ErrorKind, Problem, ThrottledError
+from engage_sync.console.api import EXAMPLE_CONTACT
 from engage_sync.console.app import create_app
 from engage_sync.console.reads import (
     CachedReads,
@@ -92,6 +93,10 @@ class FakeOrg:
 
 CONTACTS = {
     "e-1": EngageContact("e-1", salesforce_id=LEAD_ID, salesforce_object="Lead"),
+    # The OpenAPI document's example: schemathesis reads a linked record with it.
+    EXAMPLE_CONTACT: EngageContact(
+        EXAMPLE_CONTACT, salesforce_id=LEAD_ID, salesforce_object="Lead"
+    ),
     "e-unlinked": EngageContact("e-unlinked"),
 }
 
