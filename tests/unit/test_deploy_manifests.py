@@ -656,8 +656,32 @@ def test_compose_checker_catches_a_typo(
             _k8s("engage-sync-writer", *POD, "env", 1, "value", value="/etc/k.pem"),
             "not a mounted secret key",
         ),
+        (
+            _k8s(
+                "engage-sync-console",
+                *POD,
+                "livenessProbe",
+                "httpGet",
+                "port",
+                value=9102,
+            ),
+            "livenessProbe does not ask /healthz on CONSOLE_PORT",
+        ),
+        (
+            _k8s("engage-sync-console", *POD, "env", 2, "value", value="/etc/hash"),
+            "/etc/hash is not a mounted secret key",
+        ),
     ],
-    ids=["command", "option", "configmap", "probe", "scrape", "key-file"],
+    ids=[
+        "command",
+        "option",
+        "configmap",
+        "probe",
+        "scrape",
+        "key-file",
+        "console-probe",
+        "console-login-file",
+    ],
 )
 def test_kubernetes_checker_catches_a_typo(
     mutate: Callable[[Any], None], expected: str
