@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium run test test-apache test-tansu test-unit test-integration test-e2e test-full test-pythons bench lint typecheck compose-up compose-down clean
+.PHONY: help install chromium run test test-apache test-tansu test-unit test-integration test-e2e test-full test-pythons screenshots bench lint typecheck compose-up compose-down clean
 
 help: ## list the verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test-full: $(STAMP) ## every tier at full sizes (slow)
 
 test-pythons: ## unit tier + wheel smoke test on each other CPython >= 3.12 here (.venv-3.X)
 	scripts/test-pythons
+
+screenshots: $(STAMP) ## a PNG of every console page in docs/console (browser tier's chromium)
+	PYTHONPATH=. $(BIN)/python -m tests.browser.screenshots docs/console
 
 bench: $(STAMP) ## run the benchmarks and write docs/benchmarks.md
 	PYTHONPATH=. $(BIN)/python -m bench.run

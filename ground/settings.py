@@ -342,6 +342,14 @@ class ConsoleSettings(_Base):
         Path.home() / ".local" / "state" / "engage-sync" / "imports",
         alias="CONSOLE_IMPORTS_DIR",
     )
+    # How long the API answers from its copy before reading Salesforce again:
+    # a contact's record (Engage's screens), the Task Subject picklist.
+    record_cache_seconds: float = Field(
+        60.0, ge=0, le=86_400, alias="CONSOLE_RECORD_CACHE_SECONDS"
+    )
+    picklist_cache_seconds: float = Field(
+        3600.0, ge=0, le=86_400, alias="CONSOLE_PICKLIST_CACHE_SECONDS"
+    )
 
     @field_validator(
         "password_hash_file", "api_token_file", "tls_cert_file", "tls_key_file"

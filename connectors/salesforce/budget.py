@@ -23,6 +23,7 @@ class Priority(enum.IntEnum):
     LINKS = 1  # matching, creating and the two write-backs
     POLL = 2  # incremental polls
     BACKFILL = 3  # Poll Historical Data
+    CONSOLE = 4  # reads for Engage's screens (a cached copy can stand in)
 
 
 # Per priority: the fraction of OUR share it may use, and the fraction of the ORG's
@@ -33,12 +34,14 @@ _SHARE_STOP = {
     Priority.LINKS: 0.95,
     Priority.POLL: 0.90,
     Priority.BACKFILL: 0.80,
+    Priority.CONSOLE: 0.75,
 }
 _RESERVE_FACTOR = {
     Priority.TASKS: 0.0,
     Priority.LINKS: 0.5,
     Priority.POLL: 1.0,
     Priority.BACKFILL: 2.0,
+    Priority.CONSOLE: 3.0,
 }
 
 

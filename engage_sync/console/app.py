@@ -17,6 +17,7 @@ from starlette.routing import Mount
 from engage_sync.connection.model import Status
 from engage_sync.console.backfills import Backfills
 from engage_sync.console.crm import Crm
+from engage_sync.console.reads import Reads
 from engage_sync.console.security import LockOut, Session, Sessions, same_secret
 from ground.settings import ConsoleSettings
 
@@ -42,6 +43,7 @@ class Console:
     api_token: str | None
     crm: Crm | None = None
     backfills: Backfills | None = None
+    reads: Reads | None = None
 
     def cookie(
         self, response: Response, request: Request, name: str, value: str
@@ -118,6 +120,7 @@ def create_app(
     status: Callable[[], Status],
     crm: Crm | None = None,
     backfills: Backfills | None = None,
+    reads: Reads | None = None,
 ) -> FastAPI:
     """The console app.
 
@@ -128,6 +131,8 @@ def create_app(
             those pages say they are not wired.
         backfills: starts and follows Poll Historical Data's backfills; None:
             that page says it is not wired.
+        reads: what the API reads through (a contact's record, the Task
+            Subject picklist); None: those routes answer 503.
 
     Returns:
         The ASGI app, ready for uvicorn or a test client.
@@ -169,6 +174,7 @@ def create_app(
         api_token=token.get_secret_value() if token is not None else None,
         crm=crm,
         backfills=backfills,
+        reads=reads,
     )
     app.middleware("http")(_guard)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

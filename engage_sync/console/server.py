@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ground.settings import (
     BudgetSettings,
@@ -54,6 +55,83 @@ def backfills_source() -> object:
     return Backfills(load(KafkaSettings), logs)
 
 
+def reads_source(settings: ConsoleSettings, crm: Any) -> object | None:
+    """The API's reads through `crm`'s client, counted with every process's calls
+    (the `api-usage` ledger) and spent at the budget's lowest priority; None
+    without Salesforce settings (the read routes answer 503)."""
+    if crm.salesforce is None:
+        return None
+    from connectors.salesforce.budget import Governor
+    from connectors.salesforce.usage import UsageLedger
+    from engage_sync.console.engage_copy import EngageCopy
+    from engage_sync.console.reads import (
+        CachedReads,
+        ContactRecords,
+        Reads,
+        TaskSubject,
+    )
+
+    budget = load(BudgetSettings)
+
+    usage = _LazyUsage(crm, UsageLedger(crm.kafka, "console"))
+    governor = Governor(budget, usage)
+    copy = EngageCopy(crm.kafka)
+
+    def cache(seconds: float) -> CachedReads:
+        return CachedReads(governor, seconds, retry_after=budget.probe_seconds)
+
+    def stop() -> None:
+        copy.stop()
+        usage.stop()
+
+    return Reads(
+        ContactRecords(
+            copy.contact,
+            lambda obj: crm.current()[0].mapping(obj),
+            crm.first,
+            cache(settings.record_cache_seconds),
+        ),
+        TaskSubject(crm.describe, cache(settings.picklist_cache_seconds)),
+        stop,
+    )
+
+
+class _LazyUsage:
+    """The governor's usage source, started at the first read: a console that
+    serves only pages never connects to Salesforce or follows `api-usage`."""
+
+    def __init__(self, crm: Any, ledger: Any) -> None:
+        self.crm, self.ledger, self._started = crm, ledger, False
+
+    def _client(self) -> Any:
+        client = self.crm.client()
+        if not self._started:
+            self._started = True
+            client.process = "console"
+            try:
+                self.ledger.start()
+                client.on_call = self.ledger.add
+            except Exception as exc:  # noqa: BLE001 - counting is advisory
+                # Kafka unreachable: our own calls still count, others' do not.
+                log.warning("console API calls counted alone: %s", exc)
+                self.ledger = None
+        return client
+
+    def org_usage(self) -> tuple[int, int] | None:
+        return self._client().api_usage  # type: ignore[no-any-return]
+
+    def our_calls(self) -> int:
+        client = self._client()
+        return int(client.calls if self.ledger is None else self.ledger.total())
+
+    def refresh(self) -> None:
+        self._client().refresh_usage()
+
+    def stop(self) -> None:
+        if self._started and self.ledger is not None:
+            self.ledger.stop()
+
+
 def serve(settings: ConsoleSettings) -> None:
     """Serve the console until SIGTERM or Ctrl-C (uvicorn handles both).
 
@@ -65,11 +143,13 @@ def serve(settings: ConsoleSettings) -> None:
     from engage_sync.console.app import create_app
 
     backfills = backfills_source()
+    crm = crm_source()
     app = create_app(
         settings,
         status_source(settings.status_cache_seconds),  # type: ignore[arg-type]
-        crm_source(),  # type: ignore[arg-type]
-        backfills,  # type: ignore[arg-type]
+        crm,  # type: ignore[arg-type]
+        backfills=backfills,  # type: ignore[arg-type]
+        reads=reads_source(settings, crm),  # type: ignore[arg-type]
     )
     from engage_sync.imports.registry import kafka_imports
 

@@ -60,17 +60,19 @@ def test_every_priority_works_while_the_budget_is_plentiful() -> None:
 @pytest.mark.parametrize(
     ("ours", "stopped"),
     [
-        (39_999, set()),
-        (40_000, {Priority.BACKFILL}),
-        (45_000, {Priority.BACKFILL, Priority.POLL}),
-        (47_500, {Priority.BACKFILL, Priority.POLL, Priority.LINKS}),
+        (37_499, set()),
+        (37_500, {Priority.CONSOLE}),
+        (40_000, {Priority.CONSOLE, Priority.BACKFILL}),
+        (45_000, {Priority.CONSOLE, Priority.BACKFILL, Priority.POLL}),
+        (47_500, {Priority.CONSOLE, Priority.BACKFILL, Priority.POLL, Priority.LINKS}),
         (50_000, set(Priority)),
     ],
 )
 def test_our_share_runs_out_lowest_priority_first(
     ours: int, stopped: set[Priority]
 ) -> None:
-    # Share 0.5 of 100,000: backfill stops at 80%, polls 90%, links 95%, Tasks 100%.
+    # Share 0.5 of 100,000: console reads stop at 75%, backfill 80%, polls 90%,
+    # links 95%, Tasks 100%.
     g = governor(FakeUsage(used=ours, ours=ours), Clock())
     assert {p for p in Priority if g.blocked(p) is not None} == stopped
     assert all(g.blocked(p).reason == "share" for p in stopped)  # type: ignore[union-attr]
@@ -83,6 +85,7 @@ def test_non_urgent_work_stops_when_the_org_has_under_ten_percent_left() -> None
     assert blocked[Priority.POLL] is not None
     assert blocked[Priority.POLL].reason == "org-reserve"
     assert blocked[Priority.BACKFILL] is not None
+    assert blocked[Priority.CONSOLE] is not None
     assert blocked[Priority.TASKS] is None
     assert blocked[Priority.LINKS] is None
 

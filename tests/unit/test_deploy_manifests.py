@@ -293,9 +293,11 @@ def _env_problems(
                     for k in sorted(keys or ())
                     if k not in aliases
                 ]
-    key_file = env.get("SALESFORCE_PRIVATE_KEY_FILE")
-    if key_file:
-        mount_dir, file_name = key_file.rsplit("/", 1)
+    # Key files, the console's password hash and API token: mounted Secret keys.
+    for name, path in env.items():
+        if not name.endswith("_FILE") or not path:
+            continue
+        mount_dir, file_name = path.rsplit("/", 1)
         volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
         mounted = [
             volumes[m["name"]].get("secret", {}).get("secretName", "")
@@ -303,7 +305,7 @@ def _env_problems(
             if m["mountPath"] == mount_dir
         ]
         if not mounted or file_name not in (_keys(docs, "Secret", mounted[0]) or ()):
-            problems.append(f"{key_file} is not a mounted secret key")
+            problems.append(f"{path} is not a mounted secret key")
     return problems
 
 
@@ -311,17 +313,13 @@ def _probe_problems(
     c: dict[str, Any], pod: dict[str, Any], argv: list[str]
 ) -> list[str]:
     env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    if argv[:1] == ["console"]:
+        # Its /healthz is on the console's own port; it serves no /metrics.
+        return _healthz_problems(c, env.get("CONSOLE_PORT"), "CONSOLE_PORT")
     port, problems = env.get("METRICS_PORT"), []
     if not argv or port != str(DEFAULT_PORTS.get(argv[0])):
         problems.append(f"METRICS_PORT {port} is not the default of {argv[:1]}")
-    named = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
-    for probe in ("livenessProbe", "readinessProbe"):
-        get = c.get(probe, {}).get("httpGet", {})
-        if (
-            get.get("path") != "/healthz"
-            or str(named.get(get.get("port"), get.get("port"))) != port
-        ):
-            problems.append(f"{probe} does not ask /healthz on METRICS_PORT {port}")
+    problems += _healthz_problems(c, port, "METRICS_PORT")
     notes = pod["metadata"].get("annotations", {})
     scrape = (
         notes.get("prometheus.io/scrape"),
@@ -330,6 +328,19 @@ def _probe_problems(
     )
     if scrape != ("true", port, "/metrics"):
         problems.append(f"scrape annotations {scrape} do not match port {port}")
+    return problems
+
+
+def _healthz_problems(c: dict[str, Any], port: str | None, name: str) -> list[str]:
+    problems = []
+    named = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    for probe in ("livenessProbe", "readinessProbe"):
+        get = c.get(probe, {}).get("httpGet", {})
+        if (
+            get.get("path") != "/healthz"
+            or str(named.get(get.get("port"), get.get("port"))) != port
+        ):
+            problems.append(f"{probe} does not ask /healthz on {name} {port}")
     return problems
 
 
@@ -439,7 +450,9 @@ def test_kubernetes_replicas_fit_the_partitions() -> None:
         for d in docs
         if d["kind"] == "Deployment"
     }
-    assert set(deployments) == set(LONG_RUNNING)
+    assert set(deployments) == {*LONG_RUNNING, "console"}
+    # One console: its sessions and login lock-out live in its memory.
+    assert deployments["console"]["replicas"] == 1
     assert 1 <= deployments["writer"]["replicas"] <= partitions
     assert deployments["worker"]["replicas"] == 2 <= partitions
     # One poller: its cursors live on a one-partition topic it alone writes.
@@ -643,8 +656,32 @@ def test_compose_checker_catches_a_typo(
             _k8s("engage-sync-writer", *POD, "env", 1, "value", value="/etc/k.pem"),
             "not a mounted secret key",
         ),
+        (
+            _k8s(
+                "engage-sync-console",
+                *POD,
+                "livenessProbe",
+                "httpGet",
+                "port",
+                value=9102,
+            ),
+            "livenessProbe does not ask /healthz on CONSOLE_PORT",
+        ),
+        (
+            _k8s("engage-sync-console", *POD, "env", 2, "value", value="/etc/hash"),
+            "/etc/hash is not a mounted secret key",
+        ),
     ],
-    ids=["command", "option", "configmap", "probe", "scrape", "key-file"],
+    ids=[
+        "command",
+        "option",
+        "configmap",
+        "probe",
+        "scrape",
+        "key-file",
+        "console-probe",
+        "console-login-file",
+    ],
 )
 def test_kubernetes_checker_catches_a_typo(
     mutate: Callable[[Any], None], expected: str
@@ -704,3 +741,59 @@ def test_argv_checker_accepts_real_commands_and_options() -> None:
         ["topics"],
     ):
         assert argv_problems(argv) == [], argv
+
+
+def _console_docs() -> dict[str, dict[str, Any]]:
+    return {
+        d["kind"]: d
+        for d in k8s_docs()
+        if d["metadata"]["name"] == "engage-sync-console" and d["kind"] != "Secret"
+    }
+
+
+def test_the_kubernetes_console_is_reached_only_inside_the_cluster() -> None:
+    docs = _console_docs()
+    pod = docs["Deployment"]["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    (container,) = pod["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    port = int(env["CONSOLE_PORT"])
+    service, policy = docs["Service"], docs["NetworkPolicy"]
+    assert service["spec"].get("type", "ClusterIP") == "ClusterIP"
+    assert service["spec"]["selector"] == labels
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    (served,) = service["spec"]["ports"]
+    assert named.get(served["targetPort"], served["targetPort"]) == port
+    # Only the ingress controller's namespace may connect, and only to the console.
+    assert policy["spec"]["podSelector"]["matchLabels"] == labels
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    assert [p["port"] for p in rule["ports"]] == [port]
+    assert all("namespaceSelector" in f and "ipBlock" not in f for f in rule["from"])
+    assert "hostNetwork" not in pod["spec"] and "hostPort" not in str(container)
+
+
+def test_the_kubernetes_console_takes_its_login_and_token_from_a_secret() -> None:
+    pod = _console_docs()["Deployment"]["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    # Files of a mounted Secret (k8s_problems checks each is one of its keys).
+    assert {"CONSOLE_PASSWORD_HASH_FILE", "CONSOLE_API_TOKEN_FILE"} <= set(env)
+    assert not {"CONSOLE_PASSWORD_HASH", "CONSOLE_API_TOKEN"} & set(env)
+    secrets = {
+        v["secret"]["secretName"] for v in pod["spec"]["volumes"] if "secret" in v
+    }
+    assert "engage-sync-console" in secrets
+    assert k8s_problems(k8s_docs()) == []
+
+
+def test_the_compose_console_is_published_on_loopback_with_secret_files() -> None:
+    doc = compose()
+    console = doc["services"]["console"]
+    env = env_of(console)
+    assert console["command"] == ["console"]
+    assert console["ports"] == [f"127.0.0.1:{env['CONSOLE_PORT']}:8088"]
+    assert env["CONSOLE_PASSWORD_HASH_FILE"].startswith("/run/secrets/")
+    assert env["CONSOLE_API_TOKEN_FILE"].startswith("/run/secrets/")
+    assert "CONSOLE_PORT" in " ".join(console["healthcheck"]["test"])
+    assert compose_problems(doc) == []
