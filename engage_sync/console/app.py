@@ -119,6 +119,7 @@ def create_app(
     settings: ConsoleSettings,
     status: Callable[[], Status],
     crm: Crm | None = None,
+    *,
     backfills: Backfills | None = None,
     reads: Reads | None = None,
 ) -> FastAPI:

@@ -72,7 +72,7 @@ def _console(
     kafka: KafkaSettings, org: SandboxOrg, backfills: Backfills, settings: str
 ) -> TestClient:
     crm = apply_settings(kafka, org, settings)
-    app = create_app(_settings(), _status, crm, backfills)
+    app = create_app(_settings(), _status, crm, backfills=backfills)
     client = TestClient(app, follow_redirects=False)
     assert _login(client).status_code == 303  # type: ignore[attr-defined]
     return client
@@ -159,7 +159,8 @@ def test_a_second_start_is_refused_while_it_runs_and_cancel_stops_it(
     guide_console: TestClient,
 ) -> None:
     client = guide_console
-    admin.set_faults(latency_ms=600)
+    # Slow enough that the cancel lands before the last page, even under load.
+    admin.set_faults(latency_ms=2500)
     assert _post(client, "start").status_code == 303
     job = backfills.job("Lead")
     assert job is not None

@@ -66,7 +66,7 @@ def _console(kafka: KafkaSettings, org: Any, **env: str) -> Iterator[TestClient]
     reads = reads_source(settings, crm)
     assert isinstance(reads, Reads)
     try:
-        yield TestClient(create_app(settings, _status, crm, reads), headers=AUTH)
+        yield TestClient(create_app(settings, _status, crm, reads=reads), headers=AUTH)
     finally:
         reads.stop()
 

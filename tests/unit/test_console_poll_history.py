@@ -85,7 +85,7 @@ def runner(tmp_path: Path) -> Any:
 
 
 def _client(crm: FakeCrm | None, runner: Backfills | None) -> TestClient:
-    app = create_app(_settings(), _status, crm, runner)  # type: ignore[arg-type]
+    app = create_app(_settings(), _status, crm, backfills=runner)  # type: ignore[arg-type]
     client = TestClient(app, follow_redirects=False)
     assert _login(client).status_code == 303  # type: ignore[attr-defined]
     return client
