@@ -16,8 +16,14 @@ from connectors.salesforce.budget import Priority
 from connectors.salesforce.errors import Problem
 from connectors.salesforce.outcomes import Pending
 from connectors.salesforce.pacing import Backoff
+from engage_sync.settings import KafkaSettings
 from streams.contacts.models import EngageContact
 from streams.contacts.normalize import name_phone_key, normalize_email
+from streams.contacts.processor import ContactsProcessor
+from streams.settings.models import CrmSettings
+
+# No broker listens here: a unit test that reached Kafka would fail, not hang.
+NO_BROKER = KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")
 
 
 class RecordingProducer:
@@ -181,6 +187,17 @@ class MemoryContactStore:
 
     def account(self, engage_account_id: str) -> dict[str, object] | None:
         return self.accounts.get(engage_account_id)
+
+
+def contacts_on_fakes(
+    crm: CrmSettings | None,
+) -> tuple[ContactsProcessor, MemoryContactStore, RecordingProducer]:
+    """The inbound processor (the contact actions' `EngageCopy`) on a memory store
+    and a recording producer, loaded: there is nothing to read back."""
+    store, producer = MemoryContactStore(), RecordingProducer()
+    contacts = ContactsProcessor(NO_BROKER, store, lambda: crm, producer=producer)
+    contacts.loaded = True
+    return contacts, store, producer
 
 
 CREATEABLE = (
