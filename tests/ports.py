@@ -35,7 +35,7 @@ class RecordingProducer:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None]] = []
-        self.headers: list[list[tuple[str, bytes]]] = []  # one list per `sent`
+        self.headers: list[tuple[str, list[tuple[str, bytes]]]] = []  # (topic, ...)
         self.flushes = 0
         self.fail_flushes = 0
 
@@ -48,7 +48,8 @@ class RecordingProducer:
         timestamp_ms: int = 0,
     ) -> None:
         self.sent.append((topic, value, key))
-        self.headers.append(list(headers or []))
+        if headers:
+            self.headers.append((topic, list(headers)))
 
     def flush(self, timeout: float = 60.0) -> None:
         self.flushes += 1
@@ -68,7 +69,7 @@ class RecordingProducer:
         """The `engage.errors.reason` header of each record produced to `topic`."""
         return [
             dict(headers)["engage.errors.reason"].decode()
-            for (t, _, _), headers in zip(self.sent, self.headers, strict=True)
+            for t, headers in self.headers
             if t == topic
         ]
 

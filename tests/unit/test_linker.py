@@ -18,6 +18,7 @@ from tests.ports import FakeSalesforce
 
 LEAD, CONTACT, OTHER = "00Q000000000001AAA", "003000000000001AAA", "003000000000002AAA"
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+GRACE = {"FirstName": "Grace", "LastName": "Hopper"}
 
 
 def _org(people: list[dict[str, Any]]) -> Callable[[str], list[dict[str, Any]]]:
@@ -83,15 +84,7 @@ def test_an_add_is_linked_to_the_record_with_its_email_whatever_its_case() -> No
 
 
 def test_an_add_without_email_is_linked_by_name_and_phone_in_any_format() -> None:
-    people = [
-        {
-            "_type": "Contact",
-            "Id": CONTACT,
-            "FirstName": "Grace",
-            "LastName": "Hopper",
-            "Phone": "(415) 555-0100",
-        }
-    ]
+    people = [{"_type": "Contact", "Id": CONTACT, "Phone": "(415) 555-0100"} | GRACE]
     linker, sf = _linker(people)
 
     (outcome,) = linker.link(
@@ -105,26 +98,12 @@ def test_an_add_without_email_is_linked_by_name_and_phone_in_any_format() -> Non
 def test_email_is_tried_before_name_and_phone() -> None:
     people = [
         {"_type": "Contact", "Id": CONTACT, "Email": "grace@navy.example"},
-        {
-            "_type": "Contact",
-            "Id": OTHER,
-            "FirstName": "Grace",
-            "LastName": "Hopper",
-            "Phone": "415 555 0100",
-        },
+        {"_type": "Contact", "Id": OTHER, "Phone": "415 555 0100"} | GRACE,
     ]
     linker, _ = _linker(people)
 
     (outcome,) = linker.link(
-        [
-            _add(
-                "ec-3",
-                Email="grace@navy.example",
-                FirstName="Grace",
-                LastName="Hopper",
-                Phone="415 555 0100",
-            )
-        ]
+        [_add("ec-3", Email="grace@navy.example", Phone="415 555 0100", **GRACE)]
     )
 
     assert outcome.salesforce_id == CONTACT
