@@ -151,6 +151,21 @@ def _redone(worker: Proc) -> int:
     return worker.output().count(REDONE)
 
 
+def _assert_redone_and_none_lost(
+    settings: KafkaSettings,
+    serde: Serde,
+    events: Sequence[Event],
+    worker: Proc,
+    timeout: float,
+) -> None:
+    """The worker lived through the outage, redid a batch, and every event has its
+    Task command with nothing dead-lettered."""
+    _assert_each_event_became_its_command(settings, serde, events, timeout)
+    assert worker.popen.poll() is None, worker.output()[-2000:]
+    assert _redone(worker) >= 1
+    assert _dead_letters(settings) == []
+
+
 def _worker_past_warm_up(
     settings: KafkaSettings,
     registry: RegistryStandIn,
@@ -208,10 +223,7 @@ def test_batches_in_flight_when_the_broker_dies_are_redone_after_it_returns(
         probe.flush(60)
     own_kafka.start()
 
-    _assert_each_event_became_its_command(settings, serde, burst, 180)
-    assert worker.popen.poll() is None, worker.output()[-2000:]
-    assert _redone(worker) >= 1
-    assert _dead_letters(settings) == []
+    _assert_redone_and_none_lost(settings, serde, burst, worker, 180)
 
 
 @pytest.mark.timeout(240)
@@ -243,10 +255,7 @@ def test_batches_during_a_schema_registry_outage_are_redone_after_it_recovers(
     )
     registry.recover()
 
-    _assert_each_event_became_its_command(kafka_settings, serde, traffic, 120)
-    assert worker.popen.poll() is None, worker.output()[-2000:]
-    assert _redone(worker) >= 1
-    assert _dead_letters(kafka_settings) == []
+    _assert_redone_and_none_lost(kafka_settings, serde, traffic, worker, 120)
 
 
 @pytest.mark.timeout(240)
