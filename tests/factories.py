@@ -108,6 +108,22 @@ def email_event(**overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def contact_event(action: str, ecid: str, **contact: Any) -> dict[str, Any]:
+    """Return a decoded ContactEvent: Engage acted on contact `ecid` (its reference
+    holds `contact`, but for `status`, which is the event's: a status change)."""
+    status = contact.pop("status", None)
+    _check_fields("ContactRef", _CONTACT_FIELDS, contact)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC),
+        "user_id": "u1",
+        "contact": {"engage_contact_id": ecid} | contact,
+        "action": action,
+        "source": "CSV_IMPORT",
+        "status": status,
+    }
+
+
 CALL_RESULTS = (
     "CONNECTED_DIRECT_LINE",
     "CONNECTED_SWITCHBOARD",

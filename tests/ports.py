@@ -1,23 +1,43 @@
-"""In-memory stand-ins for the processors' ports (producer, parked index) and the
-writer's (`connectors/salesforce/ports.py`), so unit tests need no broker or org."""
+"""In-memory stand-ins for the processors' ports (producer, parked index, Engage's
+copy store: `connectors/kafka/ports.py`, `streams/contacts/ports.py`) and the writer's
+(`connectors/salesforce/ports.py`), so unit tests need no broker or org."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from connectors.kafka.clients import DeliveryFailed
 from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import Serde
 from connectors.salesforce.budget import Priority
 from connectors.salesforce.errors import Problem
+from connectors.salesforce.outcomes import Pending
 from connectors.salesforce.pacing import Backoff
+from domain.contacts.models import EngageContact
+from domain.contacts.normalize import name_phone_key, normalize_email
+from domain.crm_settings.models import CrmSettings
+from ground.settings import KafkaSettings
+from streams.contacts.processor import ContactsProcessor
+
+# No broker listens here: a unit test that reached Kafka would fail, not hang.
+NO_BROKER = KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")
 
 
 class RecordingProducer:
-    """The producer port: keeps what was produced, in order; flushing is instant."""
+    """The producer port: keeps what was produced, in order; flushing is instant.
+
+    `fail_flushes` makes that many next flushes raise `DeliveryFailed`, as Kafka's
+    producer does when a record was not acknowledged.
+    """
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None]] = []
+        self.headers: list[tuple[str, list[tuple[str, bytes]]]] = []  # (topic, ...)
+        self.flushes = 0
+        self.fail_flushes = 0
 
     def produce(
         self,
@@ -28,17 +48,30 @@ class RecordingProducer:
         timestamp_ms: int = 0,
     ) -> None:
         self.sent.append((topic, value, key))
+        if headers:
+            self.headers.append((topic, list(headers)))
 
     def flush(self, timeout: float = 60.0) -> None:
-        return None
+        self.flushes += 1
+        if self.fail_flushes:
+            self.fail_flushes -= 1
+            raise DeliveryFailed("1 record(s) unacknowledged, errors: [fake]")
 
     async def flush_async(self, wait_seconds: float = 60.0) -> None:
-        return None
+        self.flush(wait_seconds)
 
     def decoded(self, topic: str, schema: str) -> list[dict[str, Any]]:
         """The values produced to `topic`, decoded (tombstones left out)."""
         serde = Serde()
         return [serde.decode(schema, v) for t, v, _ in self.sent if t == topic and v]
+
+    def reasons(self, topic: str) -> list[str]:
+        """The `engage.errors.reason` header of each record produced to `topic`."""
+        return [
+            dict(headers)["engage.errors.reason"].decode()
+            for t, headers in self.headers
+            if t == topic
+        ]
 
 
 class MemoryParkedIndex:
@@ -73,6 +106,101 @@ class MemoryParkedIndex:
         item = self.items.get(event_id)
         return None if item is None else str(item["reason"])
 
+class MemoryContactStore:
+    """The store port of Engage's copy (`streams.contacts.ports.CopyStore`) in dicts.
+
+    A batch that raises leaves the store as it was before the batch, as the SQLite
+    store's transaction does.
+    """
+
+    def __init__(self, phone_region: str = "US") -> None:
+        self.contacts: dict[str, EngageContact] = {}
+        self.accounts: dict[str, dict[str, object]] = {}
+        self.phone_region = phone_region
+
+    def put(self, contact: EngageContact) -> None:
+        self.contacts[contact.engage_contact_id] = contact
+
+    def put_if_newer(self, contact: EngageContact) -> bool:
+        held = self.contacts.get(contact.engage_contact_id)
+        if held is not None and held.updated_at_ms >= contact.updated_at_ms:
+            return False
+        self.put(contact)
+        return True
+
+    def delete(self, engage_contact_id: str) -> None:
+        self.contacts.pop(engage_contact_id, None)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        saved = copy.copy(self.contacts), copy.deepcopy(self.accounts)
+        try:
+            yield
+        except BaseException:
+            self.contacts, self.accounts = saved
+            raise
+
+    def _latest(self, wanted: Callable[[EngageContact], bool]) -> EngageContact | None:
+        found = [c for c in self.contacts.values() if wanted(c)]
+        return max(found, key=lambda c: c.updated_at_ms, default=None)
+
+    def get(self, engage_contact_id: str) -> EngageContact | None:
+        return self.contacts.get(engage_contact_id)
+
+    def by_salesforce_id(self, salesforce_id: str) -> EngageContact | None:
+        return self._latest(lambda c: c.salesforce_id == salesforce_id)
+
+    def by_email(self, email: str | None) -> EngageContact | None:
+        return self._with_email(email, unlinked=False)
+
+    def unlinked_by_email(self, email: str | None) -> EngageContact | None:
+        return self._with_email(email, unlinked=True)
+
+    def _with_email(self, email: str | None, unlinked: bool) -> EngageContact | None:
+        key = normalize_email(email)
+        if key is None:
+            return None
+        return self._latest(
+            lambda c: normalize_email(c.email) == key
+            and not (unlinked and c.salesforce_id)
+        )
+
+    def unlinked_by_name_phone(
+        self, first: str | None, last: str | None, phone: str | None
+    ) -> EngageContact | None:
+        key = name_phone_key(first, last, phone, self.phone_region)
+        if key is None:
+            return None
+        return self._latest(
+            lambda c: c.salesforce_id is None
+            and name_phone_key(c.first_name, c.last_name, c.phone, self.phone_region)
+            == key
+        )
+
+    def has_unlinked(self) -> bool:
+        return any(c.salesforce_id is None for c in self.contacts.values())
+
+    def count(self) -> int:
+        return len(self.contacts)
+
+    def put_account(self, record: dict[str, object]) -> None:
+        self.accounts[str(record["engage_account_id"])] = dict(record)
+
+    def account(self, engage_account_id: str) -> dict[str, object] | None:
+        return self.accounts.get(engage_account_id)
+
+
+def contacts_on_fakes(
+    crm: CrmSettings | None,
+) -> tuple[ContactsProcessor, MemoryContactStore, RecordingProducer]:
+    """The inbound processor (the contact actions' `EngageCopy`) on a memory store
+    and a recording producer, loaded: there is nothing to read back."""
+    store, producer = MemoryContactStore(), RecordingProducer()
+    contacts = ContactsProcessor(NO_BROKER, store, lambda: crm, producer=producer)
+    contacts.loaded = True
+    return contacts, store, producer
+
+
 CREATEABLE = (
     "FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title", "Company",
     "AccountId", "Status", "LeadSource", "Industry", "Website", "Name",
@@ -82,14 +210,18 @@ CREATEABLE = (
 class FakeSalesforce:
     """The Salesforce port (`connectors.salesforce.ports.SalesforceApi`) in memory.
 
-    `upsert_answers` are consumed one list per `upsert_many` call (default: all
-    created); `rows(soql)` answers queries; `on_post(path, body)` answers or raises
-    for single-record creates (default: a new id). Every call is kept in `calls`.
+    `upsert_answers` (`update_answers`) are consumed one list per `upsert_many`
+    (`update_collection`) call (default: all written); `rows(soql)` answers queries;
+    `on_post(path, body)` answers or raises for single-record creates (default: a new
+    id); `picklists` gives a field's active picklist values to `describe`. Every call
+    is kept in `calls`.
     """
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
         self.upsert_answers: list[list[dict[str, Any]]] = []
+        self.update_answers: list[list[dict[str, Any]]] = []
+        self.picklists: dict[str, list[str]] = {}
         self.rows: Any = lambda soql: []
         self.on_post: Any = None
         self._ids = 0
@@ -106,9 +238,16 @@ class FakeSalesforce:
         return {
             "fields": [
                 {"name": name, "createable": True, "type": "string"}
+                | self._picklist(name)
                 for name in CREATEABLE
             ]
         }
+
+    def _picklist(self, name: str) -> dict[str, Any]:
+        if name not in self.picklists:
+            return {}
+        values = [{"value": v, "active": True} for v in self.picklists[name]]
+        return {"type": "picklist", "picklistValues": values}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         self.calls.append((f"{method} {path}", kwargs))
@@ -140,7 +279,21 @@ class FakeSalesforce:
         self, records: Sequence[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         self.calls.append(("update", [dict(r) for r in records]))
+        if self.update_answers:
+            return self.update_answers.pop(0)
         return [{"id": r["id"], "success": True} for r in records]
+
+    def updates(self) -> list[list[dict[str, Any]]]:
+        """The record lists of each update request, in order."""
+        return [args for name, args in self.calls if name == "update"]
+
+    def posts(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, body) of each single-record create, in order."""
+        return [
+            (name.split(" ", 1)[1], kwargs.get("json") or {})
+            for name, kwargs in self.calls
+            if name.startswith("POST ")
+        ]
 
     def upserts(self) -> list[list[dict[str, Any]]]:
         """The record lists of each upsert request, in order."""
@@ -165,6 +318,31 @@ class MemoryPublisher:
 
     def flush(self) -> None:
         self.flushes += 1
+
+
+class MemoryOutcomes:
+    """The write-backs' outcomes port: each item's result and the dead letters."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, tuple[bool, str, str | None, str | None]] = {}
+        self.dead_letters: list[tuple[Origin, str, str]] = []
+
+    def result_for(
+        self,
+        item: Pending,
+        success: bool,
+        status: str,
+        message: str | None,
+        salesforce_id: str | None = None,
+    ) -> None:
+        self.results[item.command["command_id"]] = (
+            success, status, message, salesforce_id
+        )
+
+    def dead_letter(
+        self, origin: Origin, error: BaseException | str, reason: str
+    ) -> None:
+        self.dead_letters.append((origin, str(error), reason))
 
 
 class InstantPacing:

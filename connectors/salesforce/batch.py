@@ -50,7 +50,7 @@ class BatchWriter:
         self.contract: TaskContract | None = None
         self._settings = settings
         self._linker = Linker(client, settings)
-        self._writebacks = WriteBacks(client, self._result_for, self.dead_letter)
+        self._writebacks = WriteBacks(client, self)
 
     def load_contract(self) -> None:
         """Log in, check the grants the guide requires, and read what the org's Task
@@ -208,7 +208,7 @@ class BatchWriter:
         item.result = outcomes.result(item.command, False, "RETRIES_EXHAUSTED", message)
         self.dead_letter(item.origin, message, "retries-exhausted")
 
-    def _result_for(
+    def result_for(
         self,
         item: Pending,
         success: bool,
@@ -216,6 +216,7 @@ class BatchWriter:
         message: str | None,
         salesforce_id: str | None = None,
     ) -> None:
+        """Set the item's result (the write-backs' `Outcomes` port)."""
         item.result = outcomes.result(
             item.command, success, status, message, salesforce_id
         ) | {"engage_contact_id": item.command.get("engage_contact_id")}

@@ -2,7 +2,9 @@
 
 `SalesforceClient`, the Kafka publisher in `writer.py` and `pacing.Pacer` are the real
 adapters; unit tests pass in-memory fakes (tests/ports.py) that satisfy the same
-protocols, so the writer's decisions run without a broker or an org.
+protocols, so the writer's decisions, the linker and the write-backs run without a
+broker or an org. The producer port is `connectors/kafka/ports.py`; the contacts
+agents' ports are `streams/contacts/ports.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Protocol
 from connectors.kafka.deadletter import Origin
 from connectors.salesforce.budget import Priority
 from connectors.salesforce.errors import Problem
+from connectors.salesforce.outcomes import Pending
 from connectors.salesforce.pacing import Backoff
 
 
@@ -66,6 +69,27 @@ class Publisher(Protocol):
 
     def flush(self) -> None:
         """Return once everything queued is durable; raise if any of it failed."""
+        ...
+
+
+class Outcomes(Protocol):
+    """Where the write-backs report each command (`BatchWriter`, or a fake)."""
+
+    def result_for(
+        self,
+        item: Pending,
+        success: bool,
+        status: str,
+        message: str | None,
+        salesforce_id: str | None = None,
+    ) -> None:
+        """Set the command's `WriteResult` (published with the rest of the batch)."""
+        ...
+
+    def dead_letter(
+        self, origin: Origin, error: BaseException | str, reason: str
+    ) -> None:
+        """Send the original command to the dead-letter topic with the reason."""
         ...
 
 

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from connectors.salesforce import soql
 from connectors.salesforce.client import COLLECTION_LIMIT
 from connectors.salesforce.errors import ErrorKind, classify_record_error, to_exception
-from connectors.salesforce.ports import SalesforceApi
-
-ResultFor = Callable[..., None]
-DeadLetter = Callable[[Any, str, str], None]
+from connectors.salesforce.outcomes import Pending
+from connectors.salesforce.ports import Outcomes, SalesforceApi
 
 
 class WriteBacks:
-    """Applies UPDATE commands (already allowed by write policy) in batches of 200."""
+    """Applies UPDATE commands (already allowed by write policy) in batches of 200.
 
-    def __init__(
-        self, client: SalesforceApi, result_for: ResultFor, dead_letter: DeadLetter
-    ) -> None:
-        self.client = client
-        self._result_for, self._dead_letter = result_for, dead_letter
+    Args:
+        client: the Salesforce calls.
+        outcomes: where each command's result and dead letter go.
+    """
+
+    def __init__(self, client: SalesforceApi, outcomes: Outcomes) -> None:
+        self.client, self.outcomes = client, outcomes
         self._statuses: frozenset[str] | None = None
 
     def statuses(self) -> frozenset[str]:
@@ -36,7 +35,12 @@ class WriteBacks:
             )
         return self._statuses
 
-    def apply(self, items: Sequence[Any]) -> None:
+    def apply(self, items: Sequence[Pending]) -> None:
+        """Write each item's fields by id; refusals get a result and a dead letter.
+
+        Raises:
+            RetriableError: a transient refusal; the whole update is safe to redo.
+        """
         todo = []
         for item in items:
             status = item.command["fields"].get("Status")
@@ -52,7 +56,7 @@ class WriteBacks:
         for start in range(0, len(todo), COLLECTION_LIMIT):
             self._update(todo[start : start + COLLECTION_LIMIT])
 
-    def _update(self, items: Sequence[Any]) -> None:
+    def _update(self, items: Sequence[Pending]) -> None:
         records = [
             {"attributes": {"type": i.command["sobject"]}, "id": i.command["record_id"]}
             | dict(i.command["fields"])
@@ -61,7 +65,8 @@ class WriteBacks:
         answers = self.client.update_collection(records)
         for item, answer in zip(items, answers, strict=True):
             if answer.get("success"):
-                self._result_for(item, True, "OK", None, item.command["record_id"])
+                record_id = item.command["record_id"]
+                self.outcomes.result_for(item, True, "OK", None, record_id)
                 continue
             problem = classify_record_error((answer.get("errors") or [{}])[0])
             if problem.kind in (ErrorKind.RETRIABLE, ErrorKind.THROTTLED):
@@ -71,7 +76,7 @@ class WriteBacks:
             else:
                 self._fail(item, problem.code, problem.message)
 
-    def _follow_conversion(self, item: Any) -> None:
+    def _follow_conversion(self, item: Pending) -> None:
         """A write aimed at a converted Lead goes to its Contact (Opt Out only)."""
         lead_id, fields = item.command["record_id"], item.command["fields"]
         rows = list(self.client.query_all(soql.select(
@@ -87,11 +92,11 @@ class WriteBacks:
             [{"attributes": {"type": "Contact"}, "id": contact, **fields}]
         )[0]
         if answer.get("success"):
-            self._result_for(item, True, "OK", None, contact)
+            self.outcomes.result_for(item, True, "OK", None, contact)
         else:
             problem = classify_record_error((answer.get("errors") or [{}])[0])
             self._fail(item, problem.code, problem.message)
 
-    def _fail(self, item: Any, status: str, message: str) -> None:
-        self._result_for(item, False, status, message)
-        self._dead_letter(item.origin, f"{status}: {message}", status)
+    def _fail(self, item: Pending, status: str, message: str) -> None:
+        self.outcomes.result_for(item, False, status, message)
+        self.outcomes.dead_letter(item.origin, f"{status}: {message}", status)

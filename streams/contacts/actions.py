@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +19,7 @@ from domain.contacts.normalize import is_blank, name_phone_key, normalize_email
 from domain.crm_settings.models import CrmSettings, MappingRow
 from domain.ids import PersonObject, object_of
 from domain.timestamps import epoch_millis
-from streams.contacts.processor import ContactsProcessor
+from streams.contacts.ports import EngageCopy
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +60,19 @@ class ContactActions:
     """Turns ContactEvents into Engage-copy updates and Salesforce commands.
 
     Args:
-        contacts: the inbound processor whose store and producer this shares.
-        release: called with (engage_contact_id, salesforce_id) when a contact links.
+        contacts: Engage's copy (the inbound processor), whose store and producer
+            this shares: one flush proves the copy's changes and the commands.
+        release: called with (engage_contact_id, salesforce_id) when a contact links;
+            returns how many parked activities it released.
+        link_lock: held around "link, then release" (the activity agent holds it
+            around "look up, then park").
     """
 
     def __init__(
-        self, contacts: ContactsProcessor, release: Any = None, link_lock: Any = None
+        self,
+        contacts: EngageCopy,
+        release: Callable[[str, str], int] | None = None,
+        link_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.c = contacts
         self.release = release
@@ -75,16 +84,15 @@ class ContactActions:
             self.c.load()
         # One transaction, flushed inside it: if Kafka does not acknowledge the
         # outputs, the copy rolls back too, so redoing the batch emits them again.
-        with self.c._lock, self.c.store.batch():
+        with self.c.lock, self.c.store.batch():
             for origin in batch:
                 try:
                     event = self.c.serde.decode("ContactEvent", origin.value)
                 except DecodeError as exc:
-                    self.c.stats.dead_letters += 1
-                    self.c.dead_letters.send(origin, exc, "undecodable")
+                    self.c.dead_letter(origin, exc, "undecodable")
                     continue
                 self.stats.actions_in += 1
-                self._action(event, self.c._settings() or CrmSettings(objects={}))
+                self._action(event, self.c.settings() or CrmSettings(objects={}))
             self.c.producer.flush()
 
     def _action(self, event: dict[str, Any], crm: CrmSettings) -> None:
@@ -101,7 +109,7 @@ class ContactActions:
                 # Time 0: what the add brought stands in until Salesforce answers;
                 # the record found or created then wins ("Engage will use the
                 # contact information from Salesforce"), later edits still compete.
-                self.c._emit(None, base.with_values(values, dict.fromkeys(values, 0)))
+                self.c.emit(None, base.with_values(values, dict.fromkeys(values, 0)))
                 base = self.c.store.get(ecid) or base
             if base.salesforce_id:
                 # Nothing to ask Salesforce, but the add still gets its answer, so a
@@ -115,7 +123,7 @@ class ContactActions:
         elif event["action"] == "UPDATED" and current is not None:
             obj = current.salesforce_object or "Lead"
             edits = {f: ref.get(f) for f in CORE_FIELDS if ref.get(f) is not None}
-            self.c._emit(
+            self.c.emit(
                 current,
                 apply_engage_edit(current, edits, when, crm.mapping(obj)),  # type: ignore[arg-type]
             )
@@ -159,7 +167,7 @@ class ContactActions:
         if linked:
             obj = object_of(linked) or "Contact"
             contact = replace(contact, salesforce_id=linked, salesforce_object=obj)
-        self.c._emit(None, contact)
+        self.c.emit(None, contact)
         return self.c.store.get(ecid) or contact
 
     def _verify(
@@ -188,7 +196,7 @@ class ContactActions:
         # What Engage knows of the person: the event's values, else its copy's.
         known = {
             name: ref.get(name) if ref.get(name) else contact.get(name)
-            for name in {*CORE_FIELDS, *(r.engage for r in crm.mapping(sobject))}  # type: ignore[arg-type]
+            for name in {*CORE_FIELDS, *(r.engage for r in crm.mapping(sobject))}
         }
         # Read to match on (email, then name + phone) whatever the mapping says;
         # the linker writes only the mapped ones when it creates.
@@ -245,7 +253,7 @@ class ContactActions:
         if not status:
             return
         obj = contact.salesforce_object or "Lead"
-        self.c._emit(
+        self.c.emit(
             contact,
             apply_engage_edit(contact, {"status": status}, when, crm.mapping(obj)),  # type: ignore[arg-type]
         )
@@ -313,7 +321,7 @@ class ContactActions:
         with self.link_lock:
             # The link is in Engage's copy before releasing; rolled back with it if
             # Kafka does not acknowledge it, so a redone batch links again.
-            with self.c._lock, self.c.store.batch():
+            with self.c.lock, self.c.store.batch():
                 linked = self._link(result)
                 self.c.producer.flush()
             if linked and self.release is not None:
@@ -327,15 +335,15 @@ class ContactActions:
         obj = result["object"] if result["object"] in ("Lead", "Contact") else (
             object_of(result["salesforce_id"]) or "Contact"
         )
-        crm = self.c._settings() or CrmSettings(objects={})
+        crm = self.c.settings() or CrmSettings(objects={})
         stamp = str(result["record"].get("LastModifiedDate") or "")
         modified = epoch_millis(stamp) or _ms(result["written_at"])
         # Found or created: Engage takes Salesforce's values for the mapped fields.
-        mapped = apply_salesforce(contact, result["record"], crm.mapping(obj), modified)  # type: ignore[arg-type]
+        mapped = apply_salesforce(contact, result["record"], crm.mapping(obj), modified)
         linked = replace(
             mapped, salesforce_id=result["salesforce_id"], salesforce_object=obj
         )
-        self.c._emit(contact, linked)
+        self.c.emit(contact, linked)
         self.stats.links += 1
         status_time = linked.field_times.get("status", 0)
         if obj == "Lead" and linked.status and status_time > modified:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.ends import TopicReader
+from connectors.kafka.ports import Producer
 from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.snapshot import follow, read_to_end
 from connectors.kafka.topics import Topics
@@ -19,7 +20,7 @@ from domain.contacts.models import EngageContact
 from domain.crm_settings.models import CrmSettings, default_mapping
 from ground import metrics
 from ground.settings import KafkaSettings
-from streams.contacts.store import ContactStore
+from streams.contacts.ports import CopyStore
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,24 @@ class ContactsProcessor:
         store: the local copy (rebuilt from `engage.contacts` by `load`).
         settings: returns the CRM settings in force (they can change while running).
         producer: where outputs go (`AckingProducer` of `kafka` when not given).
+
+    It is the contact actions' `EngageCopy` port (`streams/contacts/ports.py`).
     """
 
     def __init__(
         self,
         kafka: KafkaSettings,
-        store: ContactStore,
-        settings: Any,
-        producer: Any = None,
+        store: CopyStore,
+        settings: Callable[[], CrmSettings | None],
+        producer: Producer | None = None,
     ) -> None:
-        self.kafka, self.store, self._settings = kafka, store, settings
+        self.kafka, self.store, self._crm = kafka, store, settings
         self.topics = Topics(kafka)
         self.serde = Serde.for_kafka(kafka)
         # The producer port: Kafka's by default, an in-memory one in unit tests.
-        self.producer = producer if producer is not None else AckingProducer(kafka)
+        self.producer: Producer = (
+            producer if producer is not None else AckingProducer(kafka)
+        )
         self.dead_letters = DeadLetters(self.producer, self.topics.dlq.name)
         self.stats = InboundStats()
         self.loaded = False
@@ -71,6 +76,22 @@ class ContactsProcessor:
         self._lock = threading.Lock()
         self._follower: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held around every use of `store`: the follower thread writes it too."""
+        return self._lock
+
+    def settings(self) -> CrmSettings | None:
+        """The CRM settings in force (None before any were applied)."""
+        return self._crm()
+
+    def dead_letter(
+        self, origin: Origin, error: BaseException | str, reason: str
+    ) -> None:
+        """Count and send a record that cannot be processed to the dead letters."""
+        self.stats.dead_letters += 1
+        self.dead_letters.send(origin, error, reason)
 
     # -- state -----------------------------------------------------------------
     def load(self) -> None:
@@ -127,10 +148,9 @@ class ContactsProcessor:
             try:
                 record = self.serde.decode("SalesforceRecord", origin.value)
             except DecodeError as exc:
-                self.stats.dead_letters += 1
-                self.dead_letters.send(origin, exc, "undecodable")
+                self.dead_letter(origin, exc, "undecodable")
                 continue
-            crm: CrmSettings | None = self._settings()
+            crm: CrmSettings | None = self.settings()
             decoded.append((record, crm))
         with self._lock, self.store.batch():
             self._may_match = self.store.has_unlinked()
@@ -143,7 +163,8 @@ class ContactsProcessor:
             # the copy rolls back too, so redoing the batch emits them again.
             self.producer.flush()
 
-    def _emit(self, before: EngageContact | None, after: EngageContact) -> None:
+    def emit(self, before: EngageContact | None, after: EngageContact) -> None:
+        """Keep and publish `after` (its time moved to now), unless nothing changed."""
         if not changed(before, after):
             self.stats.unchanged += 1
             return
@@ -163,7 +184,7 @@ class ContactsProcessor:
             if existing is not None:
                 master = record["master_record_id"]
                 # A merge loser relinks to the winner; a plain delete unlinks.
-                self._emit(
+                self.emit(
                     existing,
                     replace(
                         existing,
@@ -175,7 +196,7 @@ class ContactsProcessor:
             return
         if obj == "Lead" and record["is_converted"] and record["converted_contact_id"]:
             if existing is not None:
-                self._emit(
+                self.emit(
                     existing,
                     replace(
                         existing,
@@ -187,7 +208,7 @@ class ContactsProcessor:
         if not record["in_scope"]:
             # Out of scope: Engage keeps its copy, marked, and stops taking updates.
             if existing is not None:
-                self._emit(existing, replace(existing, in_scope=False))
+                self.emit(existing, replace(existing, in_scope=False))
             else:
                 self.stats.out_of_scope_skipped += 1
             return
@@ -202,7 +223,7 @@ class ContactsProcessor:
         base = matched or EngageContact(engage_contact_id=f"sf-{sf_id}")
         rows = crm.mapping(obj) if crm else default_mapping(obj)
         mapped = apply_salesforce(base, fields, rows, _ms(record["last_modified"]))
-        self._emit(
+        self.emit(
             matched,
             replace(mapped, salesforce_id=sf_id, salesforce_object=obj, in_scope=True),
         )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
-from engage_sync.supervisor import cli_argv
 from ground.settings import KafkaSettings
-from tests.conftest import REPO, kafka_env
+from tests.cli import run_verb
+from tests.conftest import kafka_env
 from tests.kafka_helpers import read_topic
 
 
@@ -31,14 +30,7 @@ def _line(event_id: str, **over: object) -> str:
 def _produce(
     settings: KafkaSettings, topic: str, path: Path
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cli_argv("produce", topic, str(path)),
-        env=os.environ | kafka_env(settings),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_verb("produce", topic, str(path), env=kafka_env(settings))
 
 
 def test_valid_lines_are_published_as_avro_keyed_by_contact(

@@ -12,10 +12,11 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from tests.conftest import Processes, kafka_env, salesforce_env
-from tests.factories import contact_ref, email_event
+from tests.conftest import Processes
+from tests.contact_sync import publish, start_contact_sync
+from tests.factories import contact_event, contact_ref, email_event
 from tests.inbound_harness import engage_copy
-from tests.integration.test_contact_linking import _contact_event, _publish, _settings
+from tests.integration.test_contact_linking import _settings
 from tests.integration.test_contact_writebacks import _snapshot
 from tests.kafka_helpers import read_topic
 from tests.waiting import wait_until
@@ -71,19 +72,16 @@ def test_engage_companies_become_one_account_each_only_when_set_to_create(
         "create_contact",
         f"  engage_created_accounts: {accounts}\n  auto_associate_accounts: true",
     )
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
-    processes.start("writer", env)
-    actions = Topics(kafka_settings).contact_actions.name
+    sync = start_contact_sync(kafka_settings, sandbox_org, processes)
 
     def add(ecid: str, email: str, company: str, **more: Any) -> dict[str, Any]:
-        return _contact_event(
+        return contact_event(
             "ADDED", ecid, email=email, last_name=ecid.title(), company=company, **more
         )
 
     # A new company, one Salesforce has, and one whose Contact the org refuses
     # after its Account was made.
-    _publish(kafka_settings, actions, "ContactEvent", [
+    sync.act([
         add("ann", "ann@initech.example", "Initech"),
         add("eve", "eve@elsewhere.example", "Existing Co"),
         add("bad", "bad@umbrella.example", "Umbrella", phone="555-01"),
@@ -109,7 +107,7 @@ def test_engage_companies_become_one_account_each_only_when_set_to_create(
     )
     # Re-sent from Engage with a phone the org accepts; a colleague of ann's with
     # the company typed differently.
-    _publish(kafka_settings, actions, "ContactEvent", [
+    sync.act([
         add("bad", "bad@umbrella.example", "Umbrella", phone="+1 415 555 0100"),
         add("bob", "bob@initech.example", "  initech "),
     ])
@@ -162,14 +160,12 @@ def test_writebacks_aimed_at_a_converted_lead(
         "LastName": "Conv", "Company": "Conv Co", "Email": "conv@conv.example",
     }])["ids"]
     _settings(kafka_settings, "create_lead")  # Status and Opt Out both two-way
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
-    processes.start("writer", env)
+    sync = start_contact_sync(kafka_settings, sandbox_org, processes)
     topics = Topics(kafka_settings)
     # Engage linked the person to the Lead before it was converted in Salesforce
     # (no poller runs here, so Engage's copy keeps the Lead's id).
-    _publish(kafka_settings, topics.contact_actions.name, "ContactEvent", [
-        _contact_event("ADDED", "conv", email="conv@conv.example", last_name="Conv",
+    sync.act([
+        contact_event("ADDED", "conv", email="conv@conv.example", last_name="Conv",
                        salesforce_id=lead),
     ])
     wait_until(lambda: _linked(kafka_settings, {"conv"}), 60, what="link to the Lead")
@@ -179,13 +175,13 @@ def test_writebacks_aimed_at_a_converted_lead(
     )
     before = _snapshot(admin)
 
-    status = _contact_event("STATUS_CHANGED", "conv", status="Working")
-    _publish(kafka_settings, topics.contact_actions.name, "ContactEvent", [status])
+    status = contact_event("STATUS_CHANGED", "conv", status="Working")
+    sync.act([status])
     unsubscribe = email_event(
         event_type="UNSUBSCRIBED",
         contact=contact_ref(engage_contact_id="conv", salesforce_id=lead),
     )
-    _publish(kafka_settings, topics.emails.name, "EmailEvent", [unsubscribe])
+    publish(kafka_settings, topics.emails.name, "EmailEvent", [unsubscribe])
     wanted = {f"status-{status['event_id']}", f"optout-{unsubscribe['event_id']}"}
     results = wait_until(
         lambda: (rs := {r["event_id"]: r for r in _results(kafka_settings)})

@@ -18,8 +18,10 @@ from engage_sync.supervisor import cli_argv
 from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import REPO, Processes, kafka_env, salesforce_env
+from tests.contact_sync import start_contact_sync
+from tests.factories import contact_event
 from tests.inbound_harness import engage_copy
-from tests.integration.test_contact_linking import _contact_event, _publish, _settings
+from tests.integration.test_contact_linking import _settings
 from tests.kafka_helpers import read_topic
 from tests.waiting import wait_until
 
@@ -70,12 +72,10 @@ def test_added_contact_with_a_salesforce_id_links_only_to_a_live_record(
     admin.put_records("Contact", merge=[{"master_id": master, "loser_ids": [loser]}])
     admin.put_records("Contact", delete=[deleted])
     _settings(kafka_settings, "create_lead")
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
-    processes.start("writer", env)
+    sync = start_contact_sync(kafka_settings, sandbox_org, processes)
     # Engage's values differ from Salesforce's: Salesforce's win once linked.
     adds = {
-        "live": _contact_event(
+        "live": contact_event(
             "ADDED",
             "live",
             salesforce_id=lead,
@@ -83,23 +83,20 @@ def test_added_contact_with_a_salesforce_id_links_only_to_a_live_record(
             last_name="Old",
             email="old@engines.example",
         ),
-        "conv": _contact_event(
+        "conv": contact_event(
             "ADDED", "conv", salesforce_id=converted, last_name="Conv"
         ),
-        "merged": _contact_event(
+        "merged": contact_event(
             "ADDED", "merged", salesforce_id=loser, last_name="Hopper"
         ),
-        "deleted": _contact_event(
+        "deleted": contact_event(
             "ADDED", "deleted", salesforce_id=deleted, last_name="Gone"
         ),
-        "unknown": _contact_event(
+        "unknown": contact_event(
             "ADDED", "unknown", salesforce_id=NEVER_EXISTED, last_name="Nobody"
         ),
     }
-    topics = Topics(kafka_settings)
-    _publish(
-        kafka_settings, topics.contact_actions.name, "ContactEvent", list(adds.values())
-    )
+    sync.act(list(adds.values()))
 
     results = _results(kafka_settings, set(adds))
     copy = engage_copy(kafka_settings)
@@ -127,7 +124,8 @@ def test_added_contact_with_a_salesforce_id_links_only_to_a_live_record(
         assert not results[ecid]["success"]
         assert results[ecid]["status_code"] == status
     assert "is deleted" in results["deleted"]["message"]
-    dead = read_topic(kafka_settings, topics.dlq.name, expect=2, idle=0.5, timeout=30)
+    dlq = Topics(kafka_settings).dlq.name
+    dead = read_topic(kafka_settings, dlq, expect=2, idle=0.5, timeout=30)
     assert sorted(r.headers["engage.errors.reason"] for r in dead) == [
         b"record-deleted",
         b"record-not-found",
@@ -163,15 +161,9 @@ sync_settings: {engage_created_contacts: create_lead}
 """),
         "test",
     )
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
-    processes.start("writer", env)
-    _publish(
-        kafka_settings,
-        Topics(kafka_settings).contact_actions.name,
-        "ContactEvent",
+    start_contact_sync(kafka_settings, sandbox_org, processes).act(
         [
-            _contact_event(
+            contact_event(
                 "ADDED",
                 "new",
                 email="new@lead.example",

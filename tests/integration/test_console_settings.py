@@ -5,7 +5,6 @@ a replaced document is refused, and every saved document is kept as YAML."""
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -21,10 +20,10 @@ from connectors.salesforce.cursor import Cursor, CursorStore
 from domain.crm_settings.document import dump_document
 from engage_sync.console.app import create_app
 from engage_sync.console.crm import Crm
-from engage_sync.supervisor import cli_argv
 from ground.settings import KafkaSettings, SalesforceSettings, load
 from sandbox.admin import SandboxAdmin
-from tests.conftest import REPO, kafka_env, salesforce_env
+from tests.cli import run_verb
+from tests.conftest import kafka_env, salesforce_env
 from tests.unit.test_console_security import _csrf, _login, _settings, _status
 
 GUIDE_RULE = {
@@ -233,14 +232,8 @@ def test_sync_settings_save_and_history_download_is_the_exact_yaml(
 def _apply(
     kafka: KafkaSettings, path: Path, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cli_argv("settings", "apply", str(path), "--skip-describe", *args),
-        env=os.environ | kafka_env(kafka),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    argv = ("settings", "apply", str(path), "--skip-describe", *args)
+    return run_verb(*argv, env=kafka_env(kafka))
 
 
 def test_settings_apply_if_sha256_refuses_a_stale_sha_and_records_who(

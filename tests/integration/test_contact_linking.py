@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import random
 import urllib.request
-import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from connectors.kafka.clients import AckingProducer
 from connectors.kafka.embedded import free_port
 from connectors.kafka.serde import Serde
 from connectors.kafka.settings_topic import publish
@@ -23,7 +20,9 @@ from domain.contacts.normalize import name_phone_key, normalize_email, normalize
 from domain.crm_settings.document import parse_document
 from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from tests.conftest import Processes, kafka_env, salesforce_env
+from tests.conftest import Processes
+from tests.contact_sync import start_contact_sync
+from tests.factories import contact_event
 from tests.inbound_harness import engage_copy
 from tests.waiting import wait_until
 
@@ -53,29 +52,6 @@ sync_settings:
 {extra}
 """
     publish(kafka, parse_document(doc), "test")
-
-
-def _contact_event(action: str, ecid: str, **contact: Any) -> dict[str, Any]:
-    status = contact.pop("status", None)
-    return {
-        "event_id": str(uuid.uuid4()),
-        "occurred_at": datetime.now(UTC),
-        "user_id": "u1",
-        "contact": {"engage_contact_id": ecid} | contact,
-        "action": action,
-        "source": "CSV_IMPORT",
-        "status": status,
-    }
-
-
-def _publish(
-    kafka: KafkaSettings, topic: str, schema: str, events: list[dict[str, Any]]
-) -> None:
-    serde, producer = Serde(), AckingProducer(kafka)
-    for ev in events:
-        key = ev["contact"]["engage_contact_id"] if "contact" in ev else ev["user_id"]
-        producer.produce(topic, serde.encode(schema, ev), key.encode())
-    producer.flush()
 
 
 def _people(admin: SandboxAdmin) -> list[dict[str, Any]]:
@@ -111,14 +87,14 @@ def _adds(
         ecid = f"ex-{i}"
         if rec in phone_picks:
             # No email: found by name + phone, written in a format unlike Salesforce's.
-            events.append(_contact_event(
+            events.append(contact_event(
                 "ADDED", ecid, first_name=f" {(rec.get('FirstName') or '').upper()}",
                 last_name=rec["LastName"].lower(), phone=normalize_phone(rec["Phone"]),
             ))
         else:
             email = f"  {rec['Email'].upper()} " if i % 2 else rec["Email"].lower()
             events.append(
-                _contact_event(
+                contact_event(
                     "ADDED",
                     ecid,
                     email=email,
@@ -130,7 +106,7 @@ def _adds(
     for i in range(100):
         for twin in ("a", "b"):
             events.append(
-                _contact_event(
+                contact_event(
                     "ADDED",
                     f"dup-{i}-{twin}",
                     email=f"twin{i}@new.example",
@@ -141,7 +117,7 @@ def _adds(
             )
     for i in range(500):
         events.append(
-            _contact_event(
+            contact_event(
                 "ADDED",
                 f"new-{i}",
                 email=f"person{i}@new.example",
@@ -163,15 +139,7 @@ def test_added_contacts_are_matched_first_and_never_duplicated(
     before = _people(admin)
     _settings(kafka_settings, created)
     events, expect_link = _adds(before, random.Random(4))
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
-    processes.start("writer", env)
-    _publish(
-        kafka_settings,
-        Topics(kafka_settings).contact_actions.name,
-        "ContactEvent",
-        events,
-    )
+    start_contact_sync(kafka_settings, sandbox_org, processes).act(events)
 
     want_linked = 1000 if created != "none" else 300
 
@@ -250,13 +218,13 @@ def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
     # Matching only looks at Leads, so the org's duplicate rule finds the Contacts.
     _settings(kafka_settings, "create_lead", "  match_order: [Lead]")
     dupes = [
-        _contact_event(
+        contact_event(
             "ADDED", f"d{i}", email=f"KNOWN{i}@corp.example", last_name=f"C{i}"
         )
         for i in range(20)
     ]
     invalid = [
-        _contact_event(
+        contact_event(
             "ADDED",
             f"v{i}",
             email=f"short{i}@x.example",
@@ -265,16 +233,11 @@ def test_duplicate_rules_link_and_validation_failures_are_reported_not_retried(
         )
         for i in range(10)
     ]
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
     metrics_port = free_port()
-    processes.start("writer", env | {"METRICS_PORT": str(metrics_port)})
-    _publish(
-        kafka_settings,
-        Topics(kafka_settings).contact_actions.name,
-        "ContactEvent",
-        dupes + invalid,
+    sync = start_contact_sync(
+        kafka_settings, sandbox_org, processes, {"METRICS_PORT": str(metrics_port)}
     )
+    sync.act(dupes + invalid)
     dead = read_topic(
         kafka_settings, Topics(kafka_settings).dlq.name, expect=10, timeout=120
     )
@@ -348,26 +311,20 @@ def test_ambiguous_matches_converted_leads_and_account_association(
     )["ids"]
     # Leads first: the converted Lead would win if it were not skipped.
     _settings(kafka_settings, "create_contact", "  match_order: [Lead, Contact]")
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
-    processes.start("writer", env)
-    _publish(
-        kafka_settings,
-        Topics(kafka_settings).contact_actions.name,
-        "ContactEvent",
+    start_contact_sync(kafka_settings, sandbox_org, processes).act(
         [
-            _contact_event("ADDED", "amb", email="same@corp.example", last_name="Twin"),
-            _contact_event(
+            contact_event("ADDED", "amb", email="same@corp.example", last_name="Twin"),
+            contact_event(
                 "ADDED", "conv", email="conv@corp.example", last_name="Conv"
             ),
-            _contact_event(
+            contact_event(
                 "ADDED",
                 "byname",
                 email="new1@other.example",
                 last_name="N1",
                 company="Acme Corp",
             ),
-            _contact_event(
+            contact_event(
                 "ADDED",
                 "bydomain",
                 email="new2@acme.example",

@@ -9,10 +9,11 @@ from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
-from tests.conftest import Processes, kafka_env, salesforce_env
-from tests.factories import contact_ref, email_event
+from tests.conftest import Processes
+from tests.contact_sync import start_contact_sync
+from tests.factories import contact_event, contact_ref, email_event
 from tests.inbound_harness import engage_copy
-from tests.integration.test_contact_linking import _contact_event, _publish, _settings
+from tests.integration.test_contact_linking import _settings
 from tests.kafka_helpers import read_topic
 from tests.waiting import wait_until
 
@@ -43,23 +44,21 @@ def test_only_status_and_opt_out_change_and_only_where_asked(
         {"LastName": f"C{i}", "Email": f"contact{i}@acme.example"} for i in range(10)
     ])["ids"]
     _settings(kafka_settings, "create_lead")
-    env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
-    processes.start("worker", env)
-    processes.start("writer", env)
+    sync = start_contact_sync(kafka_settings, sandbox_org, processes)
     topics = Topics(kafka_settings)
     adds = [
-        _contact_event(
+        contact_event(
             "ADDED", f"l{i}", email=f"lead{i}@acme.example", last_name=f"L{i}"
         )
         for i in range(10)
     ]
     adds += [
-        _contact_event(
+        contact_event(
             "ADDED", f"c{i}", email=f"contact{i}@acme.example", last_name=f"C{i}"
         )
         for i in range(10)
     ]
-    _publish(kafka_settings, topics.contact_actions.name, "ContactEvent", adds)
+    sync.act(adds)
     wait_until(
         lambda: (
             sum(1 for c in engage_copy(kafka_settings).values() if c["salesforce_id"])
@@ -81,13 +80,13 @@ def test_only_status_and_opt_out_change_and_only_where_asked(
             "No Such Status",
         ]
     ):
-        asked.append(_contact_event("STATUS_CHANGED", f"l{i}", status=status))
+        asked.append(contact_event("STATUS_CHANGED", f"l{i}", status=status))
     # Engage-side edits are never written to Salesforce.
     asked += [
-        _contact_event("UPDATED", f"l{i}", first_name="Edited", last_name="Changed")
+        contact_event("UPDATED", f"l{i}", first_name="Edited", last_name="Changed")
         for i in range(5, 9)
     ]
-    _publish(kafka_settings, topics.contact_actions.name, "ContactEvent", asked)
+    sync.act(asked)
     unsubscribes = [
         email_event(
             event_type="UNSUBSCRIBED",

@@ -12,8 +12,9 @@ from domain.contacts.normalize import normalize_email
 from ground.settings import KafkaSettings
 from sandbox.admin import SandboxAdmin
 from tests.conftest import Processes, kafka_env, salesforce_env
-from tests.factories import call_event, contact_ref
-from tests.integration.test_contact_linking import _contact_event, _publish, _settings
+from tests.contact_sync import publish
+from tests.factories import call_event, contact_event, contact_ref
+from tests.integration.test_contact_linking import _settings
 from tests.waiting import wait_until
 
 
@@ -40,18 +41,18 @@ def test_parked_activities_are_written_exactly_once_after_their_contact_links(
         )
         for i in range(90)
     ]
-    _publish(kafka_settings, topics.calls.name, "CallLogged", calls)
+    publish(kafka_settings, topics.calls.name, "CallLogged", calls)
     from tests.kafka_helpers import read_topic
 
     parked = read_topic(kafka_settings, topics.parked.name, expect=90, timeout=120)
     assert len(parked) == 90 and _tasks(admin) == []
     adds = [
-        _contact_event(
+        contact_event(
             "ADDED", f"p{i}", email=f"parked{i}@new.example", last_name=f"P{i}"
         )
         for i in range(30)
     ]
-    _publish(kafka_settings, topics.contact_actions.name, "ContactEvent", adds)
+    publish(kafka_settings, topics.contact_actions.name, "ContactEvent", adds)
     wait_until(
         lambda: len(_tasks(admin)) >= 90, 120, interval=1.0, what="90 released Tasks"
     )
@@ -85,12 +86,12 @@ def test_writer_killed_during_creates_leaves_no_duplicate_lead(
     processes.start("worker", env)
     writer = processes.start("writer", env, name="writer-1")
     adds = [
-        _contact_event(
+        contact_event(
             "ADDED", f"k{i}", email=f"kill{i}@new.example", last_name=f"K{i}"
         )
         for i in range(300)
     ]
-    _publish(
+    publish(
         kafka_settings,
         Topics(kafka_settings).contact_actions.name,
         "ContactEvent",
@@ -153,7 +154,7 @@ def test_disconnected_users_tasks_go_to_the_integration_user_or_are_held(
         {"event_id": "ue3", "occurred_at": now, "user_id": "u2", "action": "DELETED",
          "salesforce_user_id": None},
     ]
-    _publish(kafka_settings, topics.users.name, "UserEvent", users)
+    publish(kafka_settings, topics.users.name, "UserEvent", users)
     env = kafka_env(kafka_settings) | salesforce_env(sandbox_org)
     processes.start("worker", env)
     processes.start("writer", env)
@@ -161,7 +162,7 @@ def test_disconnected_users_tasks_go_to_the_integration_user_or_are_held(
     mapped = call_event(user_id="u1", contact=ref)
     static = call_event(user_id="u7", contact=ref)
     deleted = call_event(user_id="u2", contact=ref)
-    _publish(kafka_settings, topics.calls.name, "CallLogged", [mapped, static, deleted])
+    publish(kafka_settings, topics.calls.name, "CallLogged", [mapped, static, deleted])
     wait_until(lambda: len(_tasks(admin)) >= 2, 120, what="2 Tasks")
     from connectors.kafka.serde import Serde
     from tests.kafka_helpers import read_topic
@@ -197,7 +198,7 @@ def test_activity_history_switched_off_for_contacts_skips_their_tasks(
         call_event(contact=contact_ref(engage_contact_id="b", salesforce_id=contact))
         for _ in range(5)
     ]
-    _publish(
+    publish(
         kafka_settings,
         Topics(kafka_settings).calls.name,
         "CallLogged",
@@ -235,7 +236,7 @@ def test_emailing_a_salesforce_contact_copies_it_into_engage(
         )
         for _ in range(3)
     ]
-    _publish(kafka_settings, Topics(kafka_settings).emails.name, "EmailEvent", sent)
+    publish(kafka_settings, Topics(kafka_settings).emails.name, "EmailEvent", sent)
     copy = wait_until(
         lambda: engage_copy(kafka_settings).get("g1"), 120, what="the copy"
     )
@@ -289,7 +290,7 @@ def test_held_tasks_are_released_once_with_the_new_owner_when_the_user_connects(
             "salesforce_user_id": sf_user,
         }
 
-    _publish(
+    publish(
         kafka_settings,
         topics.users.name,
         "UserEvent",
@@ -301,14 +302,14 @@ def test_held_tasks_are_released_once_with_the_new_owner_when_the_user_connects(
     ref = contact_ref(engage_contact_id="h1", salesforce_id=who)
     calls = [call_event(user_id=held, contact=ref) for _ in range(6)]
     marker = call_event(user_id=marker_user, contact=ref)
-    _publish(kafka_settings, topics.calls.name, "CallLogged", [*calls, marker])
+    publish(kafka_settings, topics.calls.name, "CallLogged", [*calls, marker])
     parked = read_topic(kafka_settings, topics.parked.name, expect=7, timeout=120)
     assert {Serde().decode("ParkedActivity", r.value)["reason"] for r in parked} == {
         "user-not-connected"
     }
     assert _tasks(admin) == []
 
-    _publish(
+    publish(
         kafka_settings, topics.users.name, "UserEvent",
         [user_event(held, "CONNECTED", owner)],
     )
@@ -321,7 +322,7 @@ def test_held_tasks_are_released_once_with_the_new_owner_when_the_user_connects(
     # re-sent the Tasks, their owner would move to `later_owner`. The marker user's
     # CONNECTED comes after it on the same partition, its Task on the same parent:
     # once the marker's Task exists, anything the second CONNECTED caused is written.
-    _publish(
+    publish(
         kafka_settings, topics.users.name, "UserEvent",
         [user_event(held, "CONNECTED", later_owner),
          user_event(marker_user, "CONNECTED", owner)],

@@ -4,7 +4,6 @@ broker, read without writing anything."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -14,9 +13,9 @@ from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
 from connectors.salesforce.cursor import Cursor, CursorStore
-from engage_sync.supervisor import cli_argv
 from ground.settings import KafkaSettings
-from tests.conftest import REPO, kafka_env, salesforce_env
+from tests.cli import run_verb
+from tests.conftest import kafka_env, salesforce_env
 from tests.integration.test_read_only_verbs import census
 
 
@@ -48,14 +47,7 @@ def _seed(kafka: KafkaSettings) -> None:
 
 
 def _status(kafka: KafkaSettings, org: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cli_argv("status", "--json"),
-        env=os.environ | kafka_env(kafka) | salesforce_env(org),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_verb("status", "--json", env=kafka_env(kafka) | salesforce_env(org))
 
 
 def test_status_json_shows_org_users_polls_and_dead_letters_and_writes_nothing(

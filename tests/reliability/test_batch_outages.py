@@ -151,6 +151,49 @@ def _redone(worker: Proc) -> int:
     return worker.output().count(REDONE)
 
 
+def _assert_redone_and_none_lost(
+    settings: KafkaSettings,
+    serde: Serde,
+    events: Sequence[Event],
+    worker: Proc,
+    timeout: float,
+) -> None:
+    """The worker lived through the outage, redid a batch, and every event has its
+    Task command with nothing dead-lettered."""
+    _assert_each_event_became_its_command(settings, serde, events, timeout)
+    assert worker.popen.poll() is None, worker.output()[-2000:]
+    assert _redone(worker) >= 1
+    assert _dead_letters(settings) == []
+
+
+def _worker_past_warm_up(
+    settings: KafkaSettings,
+    registry: RegistryStandIn,
+    processes: Processes,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[Proc, Serde]:
+    """A worker on `registry` that has parked one call, and the serde to feed it.
+
+    A call for a contact without a Salesforce id is parked, which proves the worker
+    is running while it has not yet registered SalesforceCommand.
+    """
+    env = kafka_env(settings) | {"SCHEMA_REGISTRY_URL": registry.url}
+    worker = processes.start("worker", env | (extra_env or {}))
+    serde, producer = Serde(registry.url), AckingProducer(settings)
+    unlinked = call_event(contact=contact_ref(salesforce_id=None, email=None))
+    topics = Topics(settings)
+    producer.produce(
+        topics.calls.name, serde.encode("CallLogged", unlinked), b"warm-up"
+    )
+    producer.flush()
+    wait_until(
+        lambda: read_to_end(settings, topics.parked.name),
+        120,
+        what="the warm-up call to be parked",
+    )
+    return worker, serde
+
+
 @pytest.mark.timeout(420)
 def test_batches_in_flight_when_the_broker_dies_are_redone_after_it_returns(
     own_kafka: ApacheKafka, processes: Processes
@@ -180,32 +223,17 @@ def test_batches_in_flight_when_the_broker_dies_are_redone_after_it_returns(
         probe.flush(60)
     own_kafka.start()
 
-    _assert_each_event_became_its_command(settings, serde, burst, 180)
-    assert worker.popen.poll() is None, worker.output()[-2000:]
-    assert _redone(worker) >= 1
-    assert _dead_letters(settings) == []
+    _assert_redone_and_none_lost(settings, serde, burst, worker, 180)
 
 
 @pytest.mark.timeout(240)
 def test_batches_during_a_schema_registry_outage_are_redone_after_it_recovers(
     kafka_settings: KafkaSettings, registry: RegistryStandIn, processes: Processes
 ) -> None:
-    env = kafka_env(kafka_settings) | {"SCHEMA_REGISTRY_URL": registry.url}
-    worker = processes.start("worker", env | {"WORKER_BATCH_SIZE": "20"})
-    serde = Serde(registry.url)
+    worker, serde = _worker_past_warm_up(
+        kafka_settings, registry, processes, {"WORKER_BATCH_SIZE": "20"}
+    )
     topics, producer = Topics(kafka_settings), AckingProducer(kafka_settings)
-    # Warm-up: a call for a contact without a Salesforce id is parked, which proves
-    # the worker is running while it has not yet registered SalesforceCommand.
-    unlinked = call_event(contact=contact_ref(salesforce_id=None, email=None))
-    producer.produce(
-        topics.calls.name, serde.encode("CallLogged", unlinked), b"warm-up"
-    )
-    producer.flush()
-    wait_until(
-        lambda: read_to_end(kafka_settings, topics.parked.name),
-        120,
-        what="the warm-up call to be parked",
-    )
 
     traffic = activity_events(PEOPLE, 60, seed=72)
     # Encoded (and their schemas registered) before the outage: the worker then needs
@@ -227,30 +255,15 @@ def test_batches_during_a_schema_registry_outage_are_redone_after_it_recovers(
     )
     registry.recover()
 
-    _assert_each_event_became_its_command(kafka_settings, serde, traffic, 120)
-    assert worker.popen.poll() is None, worker.output()[-2000:]
-    assert _redone(worker) >= 1
-    assert _dead_letters(kafka_settings) == []
+    _assert_redone_and_none_lost(kafka_settings, serde, traffic, worker, 120)
 
 
 @pytest.mark.timeout(240)
 def test_a_batch_failing_for_good_stops_the_worker_unacknowledged_and_a_restart_redoes_it(  # noqa: E501
     kafka_settings: KafkaSettings, registry: RegistryStandIn, processes: Processes
 ) -> None:
-    env = kafka_env(kafka_settings) | {"SCHEMA_REGISTRY_URL": registry.url}
-    worker = processes.start("worker", env)
-    serde = Serde(registry.url)
+    worker, serde = _worker_past_warm_up(kafka_settings, registry, processes)
     topics, producer = Topics(kafka_settings), AckingProducer(kafka_settings)
-    unlinked = call_event(contact=contact_ref(salesforce_id=None, email=None))
-    producer.produce(
-        topics.calls.name, serde.encode("CallLogged", unlinked), b"warm-up"
-    )
-    producer.flush()
-    wait_until(
-        lambda: read_to_end(kafka_settings, topics.parked.name),
-        120,
-        what="the warm-up call to be parked",
-    )
 
     # 409: the registry refuses SalesforceCommand as incompatible. Retrying cannot
     # help; the worker must stop rather than acknowledge the batch.
@@ -270,6 +283,7 @@ def test_a_batch_failing_for_good_stops_the_worker_unacknowledged_and_a_restart_
     assert "activities_to_task_commands" in worker.output()
 
     registry.recover()
+    env = kafka_env(kafka_settings) | {"SCHEMA_REGISTRY_URL": registry.url}
     restarted = processes.start("worker", env)
     _assert_each_event_became_its_command(kafka_settings, serde, traffic, 120)
     assert restarted.popen.poll() is None, restarted.output()[-2000:]

@@ -4,16 +4,12 @@ links, and the create Engage asks for sends what the admin's mapping sends."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from domain.crm_settings.document import parse_document
 from streams.contacts.actions import ContactActions
-from tests.ports import RecordingProducer
-from tests.unit.test_contact_status_actions import _actions as contact_actions
-
-LEAD = "00Q5e00000AbCdEEAV"
-T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+from tests.ports import RecordingProducer, contacts_on_fakes
+from tests.unit.test_contact_status_actions import LEAD, T0
 
 CRM = parse_document(
     """
@@ -36,8 +32,8 @@ sync_settings: {engage_created_contacts: create_lead}
 
 
 def _actions() -> tuple[ContactActions, RecordingProducer]:
-    actions, producer, _ = contact_actions(CRM)
-    return actions, producer
+    contacts, _, producer = contacts_on_fakes(CRM)
+    return ContactActions(contacts), producer
 
 
 def _added(ecid: str, **ref: Any) -> dict[str, Any]:

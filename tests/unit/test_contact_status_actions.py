@@ -11,11 +11,9 @@ from typing import Any
 from domain.contacts.models import EngageContact
 from domain.crm_settings.document import parse_document
 from domain.crm_settings.models import CrmSettings
-from ground.settings import KafkaSettings
 from streams.contacts.actions import ContactActions
 from streams.contacts.processor import ContactsProcessor
-from streams.contacts.store import ContactStore
-from tests.ports import RecordingProducer
+from tests.ports import RecordingProducer, contacts_on_fakes
 
 LEAD = "00Q5e00000AbCdEEAV"
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -38,14 +36,7 @@ objects:
 def _actions(
     crm: CrmSettings = CRM,
 ) -> tuple[ContactActions, RecordingProducer, ContactsProcessor]:
-    producer = RecordingProducer()
-    contacts = ContactsProcessor(
-        KafkaSettings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9"),
-        ContactStore(),
-        lambda: crm,
-        producer=producer,
-    )
-    contacts.loaded = True  # nothing to read back: the store starts empty
+    contacts, _, producer = contacts_on_fakes(crm)
     return ContactActions(contacts), producer, contacts
 
 
