@@ -9,16 +9,18 @@ from pathlib import Path
 from streams.contacts.models import EngageContact
 from streams.contacts.normalize import name_phone_key, normalize_email
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS contacts (
-  id TEXT PRIMARY KEY, sf_id TEXT, email TEXT, name_phone TEXT, updated INTEGER,""" \
-""" body TEXT);
+  id TEXT PRIMARY KEY, sf_id TEXT, email TEXT, name_phone TEXT, updated INTEGER,"""
+    """ body TEXT);
 CREATE INDEX IF NOT EXISTS contacts_sf ON contacts(sf_id);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts(email);
 CREATE INDEX IF NOT EXISTS contacts_np ON contacts(name_phone);
 CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, sf_id TEXT, body TEXT);
 CREATE INDEX IF NOT EXISTS accounts_sf ON accounts(sf_id);
 """
+)
 
 
 class ContactStore:
@@ -96,14 +98,30 @@ class ContactStore:
         key = name_phone_key(first, last, phone, self.phone_region)
         return self._one("name_phone=? AND sf_id IS NULL", key)
 
+    def known(self, ids: list[str], salesforce_ids: list[str]) -> set[str]:
+        """Which of `ids` (Engage ids) and `salesforce_ids` are stored, in one query."""
+        if not ids and not salesforce_ids:
+            return set()
+        marks = ",".join("?" * len(ids)) or "NULL"
+        sf_marks = ",".join("?" * len(salesforce_ids)) or "NULL"
+        rows = self.db.execute(
+            f"SELECT id, sf_id FROM contacts WHERE id IN ({marks})"  # noqa: S608
+            f" OR sf_id IN ({sf_marks})",
+            (*ids, *salesforce_ids),
+        ).fetchall()
+        return {value for row in rows for value in row if value is not None}
+
     def by_email(self, email: str | None) -> EngageContact | None:
         return self._one("email=?", normalize_email(email))
 
     def has_unlinked(self) -> bool:
         """Whether any contact awaits a link (only then is email/phone matching run)."""
-        return self.db.execute(
-            "SELECT 1 FROM contacts WHERE sf_id IS NULL LIMIT 1"
-        ).fetchone() is not None
+        return (
+            self.db.execute(
+                "SELECT 1 FROM contacts WHERE sf_id IS NULL LIMIT 1"
+            ).fetchone()
+            is not None
+        )
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
