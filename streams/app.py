@@ -93,7 +93,8 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     follower = SettingsFollower(kafka)
     contacts = contact_agents.build(kafka, follower)
     users = UserDirectory(kafka, lambda: follower.settings)
-    context = Context(contacts, users, lambda: follower.settings, ParkedIndex(kafka))
+    parked = ParkedIndex(kafka)
+    context = Context(contacts, users, lambda: follower.settings, parked)
     health.ready = context.ready
     health.agents = lambda: not_running(app, (follower, users), context.ready)
     serde = Serde.for_kafka(kafka)
@@ -116,7 +117,7 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
         try:
             await loop.run_in_executor(None, follower.start_and_load)
             await loop.run_in_executor(None, users.load)
-            await loop.run_in_executor(None, context.parked.load)
+            await loop.run_in_executor(None, parked.load)
             await loop.run_in_executor(None, contacts.load)
             context.ready.set()
             # Held activities of users who connected while no worker ran; after

@@ -59,8 +59,9 @@ class ActivityPath:
         self.follower = follower = SettingsFollower(kafka)
         self.contacts = contact_agents.build(kafka, follower)
         self.users = UserDirectory(kafka, lambda: follower.settings)
+        self.parked = ParkedIndex(kafka)
         self.context = Context(
-            self.contacts, self.users, lambda: follower.settings, ParkedIndex(kafka)
+            self.contacts, self.users, lambda: follower.settings, self.parked
         )
         self.processor = ActivityProcessor(
             Topics(kafka),
@@ -75,7 +76,7 @@ class ActivityPath:
         # What the worker's start-up task loads before the agents' first batch.
         self.follower.start_and_load()
         self.users.load()
-        self.context.parked.load()
+        self.parked.load()
         self.contacts.load()
 
     def handle(self, messages: Sequence[Message]) -> None:

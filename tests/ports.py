@@ -1,5 +1,6 @@
-"""In-memory stand-ins for the processors' ports (producer, parked index) and the
-writer's (`connectors/salesforce/ports.py`), so unit tests need no broker or org."""
+"""In-memory stand-ins for the processors' ports (producer, Engage's copy, parked
+index; `streams/activity/ports.py`) and the writer's (`connectors/salesforce/
+ports.py`), so unit tests need no broker or org."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from connectors.kafka.serde import Serde
 from connectors.salesforce.budget import Priority
 from connectors.salesforce.errors import Problem
 from connectors.salesforce.pacing import Backoff
+from streams.contacts.models import EngageContact
 
 
 class RecordingProducer:
@@ -39,6 +41,35 @@ class RecordingProducer:
         """The values produced to `topic`, decoded (tombstones left out)."""
         serde = Serde()
         return [serde.decode(schema, v) for t, v, _ in self.sent if t == topic and v]
+
+
+class MemoryContactCopy:
+    """Engage's copy as the activity agent reads it (`ContactCopy` port); counts
+    its look-ups so tests can see them batched."""
+
+    loaded = True
+
+    def __init__(self, contacts: Sequence[EngageContact] = ()) -> None:
+        self.contacts = {c.engage_contact_id: c for c in contacts}
+        self.lookups = 0
+
+    def load(self) -> None:
+        return None
+
+    def find(self, engage_contact_id: str, email: str | None) -> EngageContact | None:
+        self.lookups += 1
+        found = self.contacts.get(engage_contact_id)
+        by_email = (c for c in self.contacts.values() if email and c.email == email)
+        return found or next(by_email, None)
+
+    def known(
+        self, engage_contact_ids: list[str], salesforce_ids: list[str]
+    ) -> set[str]:
+        self.lookups += 1
+        held = set(self.contacts) | {
+            c.salesforce_id for c in self.contacts.values() if c.salesforce_id
+        }
+        return held & {*engage_contact_ids, *salesforce_ids}
 
 
 class MemoryParkedIndex:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.kafka import dlq_headers as names
-from connectors.kafka.clients import AckingProducer
+from connectors.kafka.ports import Producer
 from engage_sync import metrics
 
 MAX_MESSAGE_CHARS = 2000
@@ -45,7 +45,7 @@ def error_headers(
 class DeadLetters:
     """Sends records that cannot be processed to the dead-letter topic."""
 
-    def __init__(self, producer: AckingProducer, topic: str) -> None:
+    def __init__(self, producer: Producer, topic: str) -> None:
         self._producer = producer
         self.topic = topic
 

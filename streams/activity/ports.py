@@ -9,30 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from connectors.kafka.ports import Producer
 from streams.contacts.models import EngageContact
 
-
-class Producer(Protocol):
-    """Kafka's producer as the processor uses it: flushes prove acknowledgement."""
-
-    def produce(
-        self,
-        topic: str,
-        value: bytes | None,
-        key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-        timestamp_ms: int = 0,
-    ) -> None:
-        """Queue one record."""
-        ...
-
-    def flush(self, timeout: float = 60.0) -> None:
-        """Return once this caller's records are acknowledged; raise if not."""
-        ...
-
-    async def flush_async(self, wait_seconds: float = 60.0) -> None:
-        """`flush`, awaited."""
-        ...
+__all__ = ["ContactCopy", "ParkedActivities", "Producer", "Users"]
 
 
 class ContactCopy(Protocol):

@@ -9,18 +9,16 @@ from pathlib import Path
 from streams.contacts.models import EngageContact
 from streams.contacts.normalize import name_phone_key, normalize_email
 
-_SCHEMA = (
-    """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
-  id TEXT PRIMARY KEY, sf_id TEXT, email TEXT, name_phone TEXT, updated INTEGER,"""
-    """ body TEXT);
+  id TEXT PRIMARY KEY, sf_id TEXT, email TEXT, name_phone TEXT, updated INTEGER,""" \
+""" body TEXT);
 CREATE INDEX IF NOT EXISTS contacts_sf ON contacts(sf_id);
 CREATE INDEX IF NOT EXISTS contacts_email ON contacts(email);
 CREATE INDEX IF NOT EXISTS contacts_np ON contacts(name_phone);
 CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, sf_id TEXT, body TEXT);
 CREATE INDEX IF NOT EXISTS accounts_sf ON accounts(sf_id);
 """
-)
 
 
 class ContactStore:
@@ -116,12 +114,9 @@ class ContactStore:
 
     def has_unlinked(self) -> bool:
         """Whether any contact awaits a link (only then is email/phone matching run)."""
-        return (
-            self.db.execute(
-                "SELECT 1 FROM contacts WHERE sf_id IS NULL LIMIT 1"
-            ).fetchone()
-            is not None
-        )
+        return self.db.execute(
+            "SELECT 1 FROM contacts WHERE sf_id IS NULL LIMIT 1"
+        ).fetchone() is not None
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM contacts").fetchone()[0])
