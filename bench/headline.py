@@ -8,36 +8,23 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import traffic as traffic_mod
 from bench.clock import OutputClock, Rate, cpu_seconds
+from bench.profile import profile
 from connectors.kafka.clients import AckingProducer, ensure_topics
 from connectors.kafka.topics import Topics, TopicSpec
 from engage_sync.settings import KafkaSettings
 from engage_sync.supervisor import Supervisor, cli_argv
+from tests.conftest import fresh_namespace as namespace
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARM_UP_SHARE = 0.02  # outputs skipped before timing (start-up, group join)
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "900"))
 LOGS = Path(tempfile.mkdtemp(prefix="engage-bench-"))
-
-
-def namespace(bootstrap: str) -> KafkaSettings:
-    """Fresh topics and groups on `bootstrap`, every topic created."""
-    ns = f"b{uuid.uuid4().hex[:8]}"
-    settings = KafkaSettings(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-        KAFKA_TOPIC_PREFIX=f"{ns}.",
-        KAFKA_GROUP_PREFIX=ns,
-        KAFKA_TOPIC_PARTITIONS=4,
-        KAFKA_SESSION_TIMEOUT_MS=6000,
-    )
-    ensure_topics(settings, Topics(settings).all())
-    return settings
 
 
 def env_of(settings: KafkaSettings, **extra: str) -> dict[str, str]:
@@ -261,4 +248,35 @@ def run(bench: Any) -> list[str]:
         print(f"  on {broker} …", flush=True)
         rates = measure(bench.bootstrap(broker), t)
         lines += _table(broker, n, rates)
+    per_1000, rows = profile(t)
+    lines += [
+        "### Where the agent's own time goes",
+        "",
+        "The activity processor alone (this process, no Kafka, the same traffic): "
+        f"**{per_1000:.3f} s CPU per 1,000 events**. Self time by function "
+        "(cProfile; fastavro's C work counts in its caller):",
+        "",
+        *[f"- {share:.0%} {name}" for name, share in rows],
+        "",
+        BOUND_NOTE,
+        "",
+    ]
     return lines
+
+
+BOUND_NOTE = (
+    "What bounds the ratios: the minimal loop spends its CPU in librdkafka's C "
+    "consumer and producer plus one fastavro decode; a Faust agent consumes through "
+    "aiokafka in Python (fetch parsing, one Event object per message, per-message "
+    "acks and offset tracking), so the bare Faust agent — the framework's ceiling, "
+    "with no per-event work of ours — already costs several times the minimal "
+    "loop's CPU per event and stays well below 0.5 of it. The 0.5 target is out of "
+    "reach while the agents stay Faust agents; the 0.9-of-bare target is what our "
+    "own per-event work decides. That work is now batched where it repeats (one "
+    "SQLite query per batch for copy checks, one link-lock hold per batch, counter "
+    "children bound once and advanced per batch, a decode that skips schema "
+    "resolution when the writer schema is ours, one delivery callback per caller "
+    "instead of a closure per record); what remains is the Avro encode of each "
+    "SalesforceCommand (its `fields` map is a union per value, which fastavro "
+    "resolves value by value), the decode and the guide's Task format."
+)

@@ -3,6 +3,8 @@
 A part is a function `run(bench: Bench) -> list[str]` returning its Markdown section
 (heading included). To add one, add a line to PARTS; parts run in that order, and a
 part that fails is reported in its section without stopping the others.
+BENCH_PARTS=name,name runs only those (printed, or written to BENCH_OUT);
+BENCH_QUICK=1 runs every part at a tenth of its sizes (`Bench.size`).
 """
 
 from __future__ import annotations
@@ -91,8 +93,12 @@ def main() -> None:
         "figure.",
         "",
     ]
-    OUT.write_text("\n".join(header + sections))
-    print("\n".join(header + sections))
+    text = "\n".join(header + sections)
+    # A run of some parts only (BENCH_PARTS) does not replace the whole file.
+    out = os.environ.get("BENCH_OUT") or ("" if only else str(OUT))
+    if out:
+        Path(out).write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

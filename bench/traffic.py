@@ -80,7 +80,7 @@ def _person(i: int, linked: bool = True) -> dict[str, Any]:
         email=f"person{i}@example.org",
         first_name=f"First{i}",
         last_name=f"Last{i}",
-        phone=f"+1415{i:07d}",
+        phone=f"+1415{200 + i // 10_000 % 800:03d}{i % 10_000:04d}",
         company=f"Company {i % 300}",
     )
 
@@ -94,7 +94,7 @@ def _copy_of(i: int) -> EngageContact:
         email=f"person{i}@example.org",
         first_name=f"First{i}",
         last_name=f"Last{i}",
-        phone=f"+1415{i:07d}",
+        phone=f"+1415{200 + i // 10_000 % 800:03d}{i % 10_000:04d}",
         company=f"Company {i % 300}",
         updated_at_ms=1,
     )
