@@ -142,7 +142,8 @@ def run(bench: Any) -> list[str]:
 
     from sandbox.org import SandboxOrg
 
-    n = bench.size(10_000)
+    # Steady state needs several 1,000-Task calls between 20% and 80%: 3,000 at least.
+    n = max(3_000, bench.size(10_000))
     bootstrap = bench.bootstrap("apache")
     with tempfile.TemporaryDirectory() as tmp:
         org = SandboxOrg(Path(tmp) / "org").start()
@@ -179,7 +180,9 @@ def _section(
         "| figure | value | target |",
         "|---|---|---|",
         f"| steady-state API calls per 1,000 Tasks (20%-80% of {n:,} written) "
-        f"| **{steady:.2f}** {'PASS' if steady <= 1.05 else 'MISS'} | ≤ 1.05 |",
+        f"| **{steady:.2f}** {'PASS' if steady <= 1.05 else 'MISS'} | ≤ 1.05 |"
+        if steady == steady  # NaN: too few calls in the window to judge
+        else "| too few calls to judge | ≤ 1.05 |",
         f"| the same over the whole run | {governed['per_1000']:.2f} "
         f"({governed['api_calls']:.0f} calls), plus 1 describe at writer start | |",
         "| under the fault plan (10% UNABLE_TO_LOCK_ROW, 5% 503, 1% dropped "

@@ -278,5 +278,7 @@ BOUND_NOTE = (
     "resolution when the writer schema is ours, one delivery callback per caller "
     "instead of a closure per record); what remains is the Avro encode of each "
     "SalesforceCommand (its `fields` map is a union per value, which fastavro "
-    "resolves value by value), the decode and the guide's Task format."
+    "resolves value by value), the decode and the guide's Task format. An "
+    "agent/bare ratio above 1 is noise between two runs on this loaded machine; "
+    "the CPU ratio beside it is the steadier comparison."
 )
