@@ -213,10 +213,16 @@ def _table(broker: str, n: int, rates: dict[str, Any]) -> list[str]:
     ]
     if after.cpu_per_1000 and mini.cpu_per_1000 and bare.cpu_per_1000:
         lines += [
-            "| the same two ratios in CPU (minimal's CPU / agent's; "
+            "| the same two targets in CPU per event (minimal's CPU / agent's; "
             "bare's / agent's) | "
-            f"{mini.cpu_per_1000 / after.cpu_per_1000:.2f}; "
-            f"{bare.cpu_per_1000 / after.cpu_per_1000:.2f} | | |",
+            f"{_judge(mini.cpu_per_1000 / after.cpu_per_1000, 0.5)}; "
+            f"{_judge(bare.cpu_per_1000 / after.cpu_per_1000, 0.9)} | | |",
+            "| share of a core each used while timed (minimal; bare; agent) | "
+            + "; ".join(
+                f"{r.events_per_s * (r.cpu_per_1000 or 0) / 1000:.0%}"
+                for r in (mini, bare, after)
+            )
+            + " | | |",
         ]
     return [*lines, ""]
 
@@ -278,7 +284,9 @@ BOUND_NOTE = (
     "resolution when the writer schema is ours, one delivery callback per caller "
     "instead of a closure per record); what remains is the Avro encode of each "
     "SalesforceCommand (its `fields` map is a union per value, which fastavro "
-    "resolves value by value), the decode and the guide's Task format. An "
-    "agent/bare ratio above 1 is noise between two runs on this loaded machine; "
-    "the CPU ratio beside it is the steadier comparison."
+    "resolves value by value), the decode and the guide's Task format. Judge the "
+    "0.9 target by the CPU line: the bare agent's wall-clock rate was not bound by "
+    "its CPU in these runs (the share-of-a-core row: it idles between batches on "
+    "this loaded machine), so an agent/bare events/s ratio above 1 flatters the "
+    "agent; by CPU per event the agent is the figure printed there."
 )
