@@ -33,18 +33,22 @@ class Pipeline:
         extra_env: dict[str, str] | None = None,
     ) -> None:
         creds = org.credentials
-        self.env = os.environ | {
-            "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
-            "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
-            "KAFKA_GROUP_PREFIX": settings.group_prefix,
-            "KAFKA_SESSION_TIMEOUT_MS": "6000",
-            "SALESFORCE_LOGIN_URL": org.url,
-            "SALESFORCE_CLIENT_ID": creds.client_id,
-            "SALESFORCE_USERNAME": creds.username,
-            "SALESFORCE_PRIVATE_KEY_FILE": str(creds.private_key_path),
-            "SALESFORCE_CA_BUNDLE": str(org.ca_path),
-            "METRICS_PORT": "0",
-        } | (extra_env or {})
+        self.env = (
+            os.environ
+            | {
+                "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
+                "KAFKA_TOPIC_PREFIX": settings.topic_prefix,
+                "KAFKA_GROUP_PREFIX": settings.group_prefix,
+                "KAFKA_SESSION_TIMEOUT_MS": "6000",
+                "SALESFORCE_LOGIN_URL": org.url,
+                "SALESFORCE_CLIENT_ID": creds.client_id,
+                "SALESFORCE_USERNAME": creds.username,
+                "SALESFORCE_PRIVATE_KEY_FILE": str(creds.private_key_path),
+                "SALESFORCE_CA_BUNDLE": str(org.ca_path),
+                "METRICS_PORT": "0",
+            }
+            | (extra_env or {})
+        )
         self.logs = logs
         self.supervisor = Supervisor(logs, cwd=REPO)
 

@@ -41,6 +41,30 @@ def _shorten_fetch_wait(max_wait_ms: int) -> None:
     thread._engage_sync_patched = True  # type: ignore[attr-defined]
 
 
+def app_options(
+    kafka: KafkaSettings, worker: WorkerSettings, role: str
+) -> dict[str, Any]:
+    """The worker's faust.App settings (the benchmark's bare agent runs on them too)."""
+    datadir = Path(tempfile.gettempdir()) / "engage-sync-faust" / kafka.group(role)
+    datadir.mkdir(parents=True, exist_ok=True)
+    return {
+        **kafka_config.faust_broker(kafka),
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "store": "memory://",
+        "web_enabled": False,
+        "datadir": datadir,
+        "topic_partitions": kafka.partitions,
+        "consumer_auto_offset_reset": "earliest",
+        "broker_session_timeout": kafka.session_timeout_ms / 1000,
+        "broker_heartbeat_interval": max(0.5, kafka.session_timeout_ms / 6000),
+        "broker_commit_interval": 1.0,
+        # Our own guarantee: acks after Kafka confirmed every output (see agents).
+        "processing_guarantee": "at_least_once",
+        "stream_buffer_maxsize": max(4096, worker.batch_size * 2),
+    }
+
+
 def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     """Build the app with every agent registered; nothing connects until it starts."""
     from streams.activity.agents import register as register_activity
@@ -53,26 +77,11 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
 
     kafka.require_bootstrap()
     _shorten_fetch_wait(worker.fetch_max_wait_ms)
-    datadir = Path(tempfile.gettempdir()) / "engage-sync-faust" / kafka.group("worker")
-    datadir.mkdir(parents=True, exist_ok=True)
     # Before the app: faust builds the agents' supervisor from its settings.
     health = WorkerHealth(worker.health_poll_seconds, ready=asyncio.Event())
     app = faust.App(
         kafka.group("worker"),
-        **kafka_config.faust_broker(kafka),
-        key_serializer="raw",
-        value_serializer="raw",
-        store="memory://",
-        web_enabled=False,
-        datadir=datadir,
-        topic_partitions=kafka.partitions,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=kafka.session_timeout_ms / 1000,
-        broker_heartbeat_interval=max(0.5, kafka.session_timeout_ms / 6000),
-        broker_commit_interval=1.0,
-        # Our own guarantee: acks after Kafka confirmed every output (see agents).
-        processing_guarantee="at_least_once",
-        stream_buffer_maxsize=max(4096, worker.batch_size * 2),
+        **app_options(kafka, worker, "worker"),
         agent_supervisor=recording_supervisor(health),
     )
     health.consumer = ConsumerWatch(app)

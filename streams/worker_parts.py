@@ -27,6 +27,7 @@ class WorkerParts:
     follower: SettingsFollower
     contacts: ContactsProcessor
     users: UserDirectory
+    parked: ParkedIndex
     context: Context
 
     @classmethod
@@ -35,18 +36,17 @@ class WorkerParts:
         follower = SettingsFollower(kafka)
         contacts = contact_agents.build(kafka, follower)
         users = UserDirectory(kafka, lambda: follower.settings)
-        context = Context(
-            contacts, users, lambda: follower.settings, ParkedIndex(kafka)
-        )
-        return cls(follower, contacts, users, context)
+        parked = ParkedIndex(kafka)
+        context = Context(contacts, users, lambda: follower.settings, parked)
+        return cls(follower, contacts, users, parked, context)
 
-    def load_steps(self) -> list[Callable[[], None]]:
+    def load_steps(self) -> list[Callable[[], object]]:
         """The loads in their order: settings first (the others read them), then
         users, parked activities, and Engage's copy (the longest) last."""
         return [
             self.follower.start_and_load,
             self.users.load,
-            self.context.parked.load,
+            self.parked.load,
             self.contacts.load,
         ]
 

@@ -1,5 +1,6 @@
 """In-memory stand-ins for the processors' ports (producer, parked index, Engage's
-copy store: `connectors/kafka/ports.py`, `streams/contacts/ports.py`) and the writer's
+copy: `connectors/kafka/ports.py`, `streams/contacts/ports.py`,
+`streams/activity/ports.py`) and the writer's
 (`connectors/salesforce/ports.py`), so unit tests need no broker or org."""
 
 from __future__ import annotations
@@ -72,6 +73,35 @@ class RecordingProducer:
             for t, headers in self.headers
             if t == topic
         ]
+
+
+class MemoryContactCopy:
+    """Engage's copy as the activity agent reads it (`ContactCopy` port); counts
+    its look-ups so tests can see them batched."""
+
+    loaded = True
+
+    def __init__(self, contacts: Sequence[EngageContact] = ()) -> None:
+        self.contacts = {c.engage_contact_id: c for c in contacts}
+        self.lookups = 0
+
+    def load(self) -> None:
+        return None
+
+    def find(self, engage_contact_id: str, email: str | None) -> EngageContact | None:
+        self.lookups += 1
+        found = self.contacts.get(engage_contact_id)
+        by_email = (c for c in self.contacts.values() if email and c.email == email)
+        return found or next(by_email, None)
+
+    def known(
+        self, engage_contact_ids: list[str], salesforce_ids: list[str]
+    ) -> set[str]:
+        self.lookups += 1
+        held = set(self.contacts) | {
+            c.salesforce_id for c in self.contacts.values() if c.salesforce_id
+        }
+        return held & {*engage_contact_ids, *salesforce_ids}
 
 
 class MemoryParkedIndex:
@@ -149,6 +179,12 @@ class MemoryContactStore:
 
     def by_salesforce_id(self, salesforce_id: str) -> EngageContact | None:
         return self._latest(lambda c: c.salesforce_id == salesforce_id)
+
+    def known(self, ids: list[str], salesforce_ids: list[str]) -> set[str]:
+        wanted = set(ids) | set(salesforce_ids)
+        stored = {c.engage_contact_id for c in self.contacts.values()}
+        stored |= {c.salesforce_id for c in self.contacts.values() if c.salesforce_id}
+        return wanted & stored
 
     def by_email(self, email: str | None) -> EngageContact | None:
         return self._with_email(email, unlinked=False)

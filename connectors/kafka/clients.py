@@ -106,9 +106,18 @@ class DeliveryFailed(RuntimeError):
 class _Scope:
     """Deliveries of one caller: records in flight and the failures reported."""
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.Lock) -> None:
         self.pending = 0
         self.errors: list[str] = []
+        self._lock = lock
+
+    def report(self, err: KafkaError | None, msg: Message) -> None:
+        """The delivery report of one record (one bound method per caller, not a
+        closure per record: produce is on every event's path)."""
+        with self._lock:
+            self.pending -= 1
+            if err is not None:
+                self.errors.append(f"{msg.topic()}: {err}")
 
 
 def _caller() -> tuple[str, int]:
@@ -149,16 +158,7 @@ class AckingProducer:
 
     def _scope(self, caller: tuple[str, int]) -> _Scope:
         with self._lock:
-            return self._scopes.setdefault(caller, _Scope())
-
-    def _reporter(self, scope: _Scope) -> Any:
-        def on_delivery(err: KafkaError | None, msg: Message) -> None:
-            with self._lock:
-                scope.pending -= 1
-                if err is not None:
-                    scope.errors.append(f"{msg.topic()}: {err}")
-
-        return on_delivery
+            return self._scopes.setdefault(caller, _Scope(self._lock))
 
     def produce(
         self,
@@ -169,25 +169,33 @@ class AckingProducer:
         timestamp_ms: int = 0,
         partition: int | None = None,
     ) -> None:
-        scope = self._scope(_caller())
-        while True:
-            try:
-                self._producer.produce(
-                    topic,
-                    value=value,
-                    key=key,
-                    # -1: librdkafka's "the partitioner decides".
-                    partition=-1 if partition is None else partition,
-                    # list is invariant, but produce only reads the headers.
-                    headers=cast("_KafkaHeaders | None", headers),
-                    timestamp=timestamp_ms,
-                    on_delivery=self._reporter(scope),
-                )
-                with self._lock:
-                    scope.pending += 1
-                break
-            except BufferError:
-                self._producer.poll(0.05)
+        caller = _caller()
+        with self._lock:  # counted before it can be reported
+            scope = self._scopes.get(caller)
+            if scope is None:
+                scope = self._scopes[caller] = _Scope(self._lock)
+            scope.pending += 1
+        try:
+            while True:
+                try:
+                    self._producer.produce(
+                        topic,
+                        value=value,
+                        key=key,
+                        # -1: librdkafka's "the partitioner decides".
+                        partition=-1 if partition is None else partition,
+                        # list is invariant, but produce only reads the headers.
+                        headers=cast("_KafkaHeaders | None", headers),
+                        timestamp=timestamp_ms,
+                        on_delivery=scope.report,
+                    )
+                    break
+                except BufferError:
+                    self._producer.poll(0.05)
+        except BaseException:
+            with self._lock:
+                scope.pending -= 1  # never queued: nothing will report it
+            raise
         self._producer.poll(0)
 
     def flush(self, timeout: float = 60.0) -> None:

@@ -197,9 +197,12 @@ class Codec:
             raise DecodeError("empty message")
         writer = self._writer_schema(data)
         offset = 10 if data[:2] == SINGLE_OBJECT_MAGIC else 5
+        # Written with our own schema (the usual case): no resolution to do, and
+        # fastavro's resolving reader costs about twice the plain one.
+        reader = None if writer is self.schema.parsed else self.schema.parsed
         try:
             return fastavro.schemaless_reader(  # type: ignore[return-value]
-                BytesIO(data[offset:]), writer, self.schema.parsed
+                BytesIO(data[offset:]), writer, reader
             )
         except SchemaResolutionError as exc:
             raise DecodeError(

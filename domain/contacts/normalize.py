@@ -44,7 +44,12 @@ def _e164(phone: str, region: str | None) -> str | None:
         parsed = phonenumbers.parse(phone.strip(), (region or "").upper() or None)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(parsed):
+    # Valid for the default region implies valid; the general check first finds the
+    # number's region, which for +1 means trying each of ~25 NANPA regions' rules.
+    home = (region or "").upper()
+    if not (
+        home and phonenumbers.is_valid_number_for_region(parsed, home)
+    ) and not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

@@ -6,20 +6,19 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.kafka.clients import AckingProducer
 from connectors.kafka.deadletter import DeadLetters, Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
 from domain.commands import OptOut, ReadById, TaskUpsert
 from domain.ids import PersonObject, object_of
-from ground import metrics
 from streams.activity.formatting import call_to_task, email_to_task
 from streams.activity.models import FormattedTask
+from streams.activity.ports import ContactCopy, ParkedActivities, Producer, Users
+from streams.activity.stats import ActivityStats, BoundMetrics
 from streams.activity.validation import InvalidEvent, validate
 
 log = logging.getLogger(__name__)
@@ -29,27 +28,15 @@ COPY_CHECKS_REMEMBERED = 100_000
 USER_NOT_CONNECTED = "user-not-connected"
 
 
-@dataclass
-class ActivityStats:
-    events_in: int = 0
-    commands_out: int = 0
-    parked: int = 0
-    dead_letters: int = 0
-    sentiment_dropped: int = 0
-    history_off_skipped: int = 0
-    opt_out_writebacks: int = 0
-    released: int = 0
-
-
 class Context:
     """What the activity agent reads: Engage's copy, users, settings, parked index."""
 
     def __init__(
         self,
-        contacts: Any = None,
-        users: Any = None,
-        settings: Any = None,
-        parked: Any = None,
+        contacts: ContactCopy | None = None,
+        users: Users | None = None,
+        settings: Callable[[], Any] | None = None,
+        parked: ParkedActivities | None = None,
     ) -> None:
         self.contacts, self.users, self.parked = contacts, users, parked
         self.settings = settings or (lambda: None)
@@ -67,11 +54,7 @@ class Context:
             return contact.get("salesforce_id")
         if not self.contacts.loaded:
             self.contacts.load()
-        with self.contacts._lock:
-            store = self.contacts.store
-            found = store.get(contact["engage_contact_id"]) or store.by_email(
-                contact.get("email")
-            )
+        found = self.contacts.find(contact["engage_contact_id"], contact.get("email"))
         return found.salesforce_id if found is not None else None
 
 
@@ -82,7 +65,7 @@ class ActivityProcessor:
         self,
         topics: Topics,
         serde: Serde,
-        producer: AckingProducer,
+        producer: Producer,
         context: Context | None = None,
     ) -> None:
         self.topics, self.serde, self.producer = topics, serde, producer
@@ -94,6 +77,7 @@ class ActivityProcessor:
         self.dead_letters = DeadLetters(producer, topics.dlq.name)
         self.stats = ActivityStats()
         self._inputs = topics.activity_inputs
+        self._metrics = BoundMetrics(self._inputs)
 
     async def handle(self, batch: Sequence[Origin]) -> None:
         """Emit each message's outcome, then wait until Kafka acknowledged it all.
@@ -102,8 +86,14 @@ class ActivityProcessor:
         """
         self._batch_copies = []
         try:
-            for origin in batch:
-                self.handle_one(origin)
+            # "Look up, then park" never interleaves with "link, then release": one
+            # lock for the batch (re-entered by `route`), not one per event.
+            with self.context.link_lock:
+                valid = [v for v in map(self._decoded, batch) if v is not None]
+                self._check_copies([event for event, _, _ in valid])
+                for event, schema, origin in valid:
+                    self._route_or_dead_letter(event, schema, origin)
+            self._metrics.count(batch, self.stats)
             await self.producer.flush_async()
         except BaseException:
             # Copy requests of a batch that is redone must go out again.
@@ -111,16 +101,26 @@ class ActivityProcessor:
                 self._copies_requested.pop(ecid, None)
             raise
 
-    def handle_one(self, origin: Origin) -> None:
+    def _decoded(self, origin: Origin) -> tuple[dict[str, Any], str, Origin] | None:
+        """The valid event of a message, or None once it was dead-lettered."""
         self.stats.events_in += 1
-        metrics.EVENTS_IN.labels(metrics.process(), origin.topic).inc()
         schema = self._inputs[origin.topic]
         try:
             event = self.serde.decode(schema, origin.value)
             validate(event)
-            self.route(event, schema, origin.topic)
         except DecodeError as exc:
             self._dead_letter(origin, exc, "undecodable")
+            return None
+        except (InvalidEvent, ValueError, KeyError, TypeError) as exc:
+            self._dead_letter(origin, exc, "invalid-event")
+            return None
+        return event, schema, origin
+
+    def _route_or_dead_letter(
+        self, event: dict[str, Any], schema: str, origin: Origin
+    ) -> None:
+        try:
+            self.route(event, schema, origin.topic)
         except (InvalidEvent, ValueError, KeyError, TypeError) as exc:
             self._dead_letter(origin, exc, "invalid-event")
 
@@ -162,18 +162,36 @@ class ActivityProcessor:
         self._emit(formatted, event)
         return True
 
+    def _check_copies(self, events: list[dict[str, Any]]) -> None:
+        """The batch's copy checks in one look-up: contacts not seen yet, with a
+        Salesforce id, are asked for a copy unless Engage's copy holds them."""
+        if self.context.contacts is None:
+            return
+        fresh: dict[str, str] = {}
+        for event in events:
+            contact = event["contact"]
+            ecid, who = contact["engage_contact_id"], contact.get("salesforce_id")
+            if who and ecid not in self._copies_requested:
+                fresh.setdefault(ecid, who)
+        if fresh:
+            known = self.context.contacts.known(list(fresh), list(fresh.values()))
+            for ecid, who in fresh.items():
+                self._copy_unless(ecid, who, ecid in known or who in known)
+
     def _copy_if_unknown(self, contact: dict[str, Any], who: str) -> None:
         """Emailing or calling a Salesforce contact makes Engage keep a copy of it."""
         contacts, ecid = self.context.contacts, contact["engage_contact_id"]
         if contacts is None or ecid in self._copies_requested:
             return
-        with contacts._lock:
-            known = contacts.store.get(ecid) or contacts.store.by_salesforce_id(who)
+        known = contacts.known([ecid], [who])
+        self._copy_unless(ecid, who, bool(known))
+
+    def _copy_unless(self, ecid: str, who: str, known: bool) -> None:
         self._copies_requested[ecid] = None
         self._batch_copies.append(ecid)
         if len(self._copies_requested) > COPY_CHECKS_REMEMBERED:
             self._copies_requested.popitem(last=False)
-        if known is not None:
+        if known:
             return
         command = ReadById(
             command_id=f"copy-{ecid}-{who}",
@@ -234,6 +252,7 @@ class ActivityProcessor:
         for event_id in released:
             parked.remove(event_id)
         self.stats.released += len(released)
+        self._metrics.count([], self.stats)
         return len(released)
 
     def release_held(self, user_id: str | None = None) -> int:
@@ -269,6 +288,7 @@ class ActivityProcessor:
             ):
                 parked.remove(item["event_id"])
         self.stats.released += len(sent)
+        self._metrics.count([], self.stats)
         return len(sent)
 
     def _emit(self, formatted: FormattedTask, event: dict[str, Any]) -> None:
@@ -285,7 +305,6 @@ class ActivityProcessor:
             key,
         )
         self.stats.commands_out += 1
-        metrics.COMMANDS_OUT.labels(metrics.process()).inc()
 
     def _park(
         self, event: dict[str, Any], schema: str, source_topic: str, reason: str

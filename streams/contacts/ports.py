@@ -46,6 +46,10 @@ class CopyStore(Protocol):
         """The contact linked to this Lead or Contact."""
         ...
 
+    def known(self, ids: list[str], salesforce_ids: list[str]) -> set[str]:
+        """Which of `ids` (Engage ids) and `salesforce_ids` are stored, in one look."""
+        ...
+
     def by_email(self, email: str | None) -> EngageContact | None:
         """The latest contact with this email (normalized), linked or not."""
         ...

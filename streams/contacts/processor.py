@@ -137,6 +137,19 @@ class ContactsProcessor:
     def stop(self) -> None:
         self._stop.set()
 
+    # -- look-ups for the activity agent (its ContactCopy port) -----------------
+    def find(self, engage_contact_id: str, email: str | None) -> EngageContact | None:
+        """The contact by Engage id, else by email; None if not in the copy."""
+        with self._lock:
+            return self.store.get(engage_contact_id) or self.store.by_email(email)
+
+    def known(
+        self, engage_contact_ids: list[str], salesforce_ids: list[str]
+    ) -> set[str]:
+        """Which of these Engage or Salesforce ids the copy holds (one query)."""
+        with self._lock:
+            return self.store.known(engage_contact_ids, salesforce_ids)
+
     # -- processing --------------------------------------------------------------
     def handle(self, batch: Sequence[Origin]) -> None:
         if not self.loaded:

@@ -96,6 +96,19 @@ class ContactStore:
         key = name_phone_key(first, last, phone, self.phone_region)
         return self._one("name_phone=? AND sf_id IS NULL", key)
 
+    def known(self, ids: list[str], salesforce_ids: list[str]) -> set[str]:
+        """Which of `ids` (Engage ids) and `salesforce_ids` are stored, in one query."""
+        if not ids and not salesforce_ids:
+            return set()
+        marks = ",".join("?" * len(ids)) or "NULL"
+        sf_marks = ",".join("?" * len(salesforce_ids)) or "NULL"
+        rows = self.db.execute(
+            f"SELECT id, sf_id FROM contacts WHERE id IN ({marks})"  # noqa: S608
+            f" OR sf_id IN ({sf_marks})",
+            (*ids, *salesforce_ids),
+        ).fetchall()
+        return {value for row in rows for value in row if value is not None}
+
     def by_email(self, email: str | None) -> EngageContact | None:
         return self._one("email=?", normalize_email(email))
 

@@ -149,3 +149,11 @@ def test_none_and_whitespace_only_strings_are_blank(value: object) -> None:
 @pytest.mark.parametrize("value", ["x", " x ", 0, 0.0, False, "0"])
 def test_text_and_non_string_values_are_not_blank(value: object) -> None:
     assert is_blank(value) is False
+
+
+def test_numbers_of_other_nanpa_regions_stay_valid_with_a_us_default() -> None:
+    # Valid-for-the-default-region is checked first (fast); others fall back to
+    # the general check: a Vancouver number is still valid, an unassigned one not.
+    assert normalize_phone("+1 604 681 4949", "US") == "+16046814949"
+    assert normalize_phone("415 200 0001", "US") == "+14152000001"
+    assert normalize_phone("+1 415 000 0001", "US") is None
