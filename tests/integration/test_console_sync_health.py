@@ -22,8 +22,8 @@ from engage_sync.console.crm import Crm
 from ground.settings import KafkaSettings, SalesforceSettings, load
 from sandbox.admin import SandboxAdmin
 from tests.conftest import fresh_namespace, kafka_env, org_and_processes, salesforce_env
+from tests.factories import contact_event
 from tests.inbound_harness import engage_copy
-from tests.integration.test_contact_linking import _contact_event
 from tests.integration.test_contact_linking import _settings as publish_settings
 from tests.integration.test_dlq_cli import BLOCKED, REASON, RULE, _task_command
 from tests.unit.test_console_security import _csrf, _login, _settings, _status
@@ -182,7 +182,7 @@ def test_an_ambiguous_match_is_picked_and_the_contact_linked_to_the_choice(
         {"LastName": "Twin", "Email": "twin@health.example",
          "SystemModstamp": "2024-06-01T00:00:00.000+0000"},
     ])["ids"]  # fmt: skip
-    event = _contact_event("ADDED", "amb-1", email="twin@health.example", last_name="T")
+    event = contact_event("ADDED", "amb-1", email="twin@health.example", last_name="T")
     topic = Topics(org.kafka).contact_actions.name
     _send(org.kafka, topic, "ContactEvent", [("amb-1", event)])
 
