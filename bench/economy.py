@@ -126,3 +126,29 @@ def run(
         "tasks_per_s": n / elapsed,
         "injected": sum(injected.values()),
     }
+
+
+def idle_poll(bootstrap: str, org: Any, settings_file: str) -> dict[str, int]:
+    """API calls of a poll that finds no changes, per object, by the org's counter.
+
+    Two polls come first: one sets the cursor at now, one reads the describe.
+    """
+    from connectors.salesforce.client import SalesforceClient
+    from connectors.salesforce.cursor import CursorStore
+    from connectors.salesforce.poller import IncrementalPoller
+    from engage_sync.settings import SalesforceSettings
+    from streams.settings.document import parse_document
+    from tests.conftest import salesforce_env
+
+    ns = activity.namespace(bootstrap)
+    client = SalesforceClient(SalesforceSettings(**salesforce_env(org))).connect()
+    poller = IncrementalPoller(ns, client, CursorStore(ns).load())
+    crm = parse_document(Path(settings_file).read_text())
+    calls: dict[str, int] = {}
+    for obj in crm.objects:
+        poller.poll(obj, crm)
+        poller.poll(obj, crm)
+        before = org.api_calls_used()
+        poller.poll(obj, crm)
+        calls[obj] = org.api_calls_used() - before
+    return calls

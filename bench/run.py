@@ -8,7 +8,17 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import activity, economy, inbound, pipeline
+from bench import (
+    activity,
+    backfill_scale,
+    economy,
+    inbound,
+    latency,
+    pipeline,
+    scale_out,
+    state_scale,
+)
+from bench.apache import run_parts
 from connectors.kafka.embedded import EmbeddedBroker
 from engage_sync.supervisor import Supervisor
 from sandbox.admin import SandboxAdmin
@@ -19,6 +29,13 @@ N_EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 N_RECORDS = int(os.environ.get("BENCH_RECORDS", "10000"))
 N_RSS = int(os.environ.get("BENCH_RSS_CONTACTS", "300000"))
 N_ECONOMY = int(os.environ.get("BENCH_ECONOMY_TASKS", "10000"))
+# Parts on Apache Kafka: each takes (bootstrap, workdir) and returns its markdown.
+APACHE_PARTS = [
+    latency.part,
+    state_scale.part,
+    backfill_scale.part,
+    scale_out.part,
+]
 
 
 def _cpu() -> str:
@@ -161,6 +178,7 @@ def main() -> None:
         "lingers up to 250 ms to fill a batch and the worker up to 50 ms.",
         "",
     ]
+    lines += run_parts(APACHE_PARTS)
     OUT.write_text("\n".join(lines))
     print("\n".join(lines))
 
