@@ -41,3 +41,8 @@ def proc_status(pid: int) -> dict[str, float]:
         "hwm_mb": kb.get("VmHWM", 0) / 1024,
         "cpu_s": cpu,
     }
+
+
+def machine_load() -> str:
+    """The 1-minute load average against the core count, for the file's reader."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
