@@ -29,52 +29,75 @@ def curve(
     logs: Path,
     seconds: float,
     lingers: tuple[int, ...] = LINGERS_MS,
-) -> list[dict[str, float]]:
-    """One worker; per linger a fresh writer, a warm-up, then `seconds` at RATE.
+) -> list[dict[str, Any]]:
+    """Per linger a fresh worker and writer, a warm-up, then `seconds` at RATE.
+
+    Fresh processes and topics per setting: a backlog one setting leaves behind
+    must not be drained by the next one's writer.
 
     Returns:
-        Per linger: p50/p99 in ms, Tasks confirmed, API calls per 1,000 Tasks.
+        Per linger: p50/p99 in ms, Tasks confirmed, API calls per 1,000 Tasks,
+        CPU seconds per 1,000 Tasks of each process.
     """
     people = pipeline.seed_people(admin)
+    points = [
+        point(bootstrap, org, admin, logs, seconds, linger, people)
+        for linger in lingers
+    ]
+    return points
+
+
+def point(
+    bootstrap: str,
+    org: Any,
+    admin: SandboxAdmin,
+    logs: Path,
+    seconds: float,
+    linger: int,
+    people: list[str],
+) -> dict[str, Any]:
+    """One setting of the curve (see `curve`)."""
     ns = activity.namespace(bootstrap)
-    pipe = pipeline.Pipeline(ns, org, logs)
-    points = []
+    pipe = pipeline.Pipeline(ns, org, logs, {"WRITER_LINGER_MS": str(linger)})
     try:
         worker = pipe.supervisor.start("worker", cli_argv("worker"), pipe.env)
-        for linger in lingers:
-            env = pipe.env | {"WRITER_LINGER_MS": str(linger)}
-            writer = pipe.supervisor.start(f"writer-{linger}", cli_argv("writer"), env)
-            try:
-                economy.warm_up(ns, admin, people)  # group join, start-up describe
-                before, cpu = admin.api_calls(), _cpu(worker.pid, writer.pid)
-                lat = pipeline.latency(ns, admin, people, rate=RATE, seconds=seconds)
-                used = admin.api_calls() - before
-                spent = [
-                    b - a
-                    for a, b in zip(cpu, _cpu(worker.pid, writer.pid), strict=True)
-                ]
-            finally:
-                pipe.supervisor.stop([writer])
-            tasks = max(1, int(lat["received"]))
-            points.append(
-                lat
-                | {"linger_ms": linger, "calls_per_1000": used * 1000 / tasks}
-                | {"load": machine_load()}
-                | {
-                    f"cpu_{name}": 1000 * s / tasks
-                    for name, s in zip(
-                        ("worker", "writer", "bench"), spent, strict=True
-                    )
-                }
+        writer = pipe.supervisor.start(f"writer-{linger}", cli_argv("writer"), pipe.env)
+        economy.warm_up(ns, admin, people)  # group joins, start-up describe
+        before, cpu = admin.api_calls(), _cpu(worker.pid, writer.pid)
+        try:
+            lat: dict[str, Any] = pipeline.latency(
+                ns, admin, people, rate=RATE, seconds=seconds
             )
-            print(
-                f"  linger {linger} ms: p50 {lat['p50_ms']:.0f} ms, "
-                f"p99 {lat['p99_ms']:.0f} ms, {used * 1000 / tasks:.2f} calls/1,000",
-                flush=True,
-            )
+        except IndexError:  # no Task confirmed before latency()'s deadline
+            lat = {
+                "events": int(RATE * seconds),
+                "rate": RATE,
+                "received": 0,
+                "p50_ms": float("inf"),
+                "p99_ms": float("inf"),
+            }
+        used = admin.api_calls() - before
+        after = _cpu(worker.pid, writer.pid)
     finally:
         pipe.stop()
-    return points
+    tasks = max(1, int(lat["received"]))
+    spent = [b - a for a, b in zip(cpu, after, strict=True)]
+    names = ("worker", "writer", "bench")
+    found = (
+        lat
+        | {
+            "linger_ms": linger,
+            "calls_per_1000": used * 1000 / tasks,
+            "load": machine_load(),
+        }
+        | {f"cpu_{n}": 1000 * s / tasks for n, s in zip(names, spent, strict=True)}
+    )
+    print(
+        f"  linger {linger} ms: p50 {lat['p50_ms']:.0f} ms, "
+        f"p99 {lat['p99_ms']:.0f} ms, {found['calls_per_1000']:.2f} calls/1,000",
+        flush=True,
+    )
+    return found
 
 
 def _cpu(worker: int, writer: int) -> tuple[float, float, float]:
