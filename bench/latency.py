@@ -166,7 +166,8 @@ def section(
     )
     lines += [
         "",
-        "How measured: one worker; per setting a fresh writer, a 500-event warm-up, "
+        "How measured: per setting a fresh worker, writer and topics, a 500-event "
+        "warm-up, "
         f"then {RATE:,} calls/s for {seconds:.0f} s (published by this process); "
         "latency is `WriteResult.written_at` (the sandbox answered) minus the "
         "event's `occurred_at` (set as it is published); API calls from the "
@@ -177,9 +178,10 @@ def section(
         "batches fill (one call of 5 collections of 200). The CPU columns say what "
         "1,000 events/s costs: their sum is the cores it needs. Where that is more "
         "than this shared machine gave the run "
-        f"({', '.join(sorted({str(p.get('load', '')) for p in points}))} during "
-        "the settings), a backlog grows through the window and the percentiles "
-        "measure that queue, not the linger.",
+        f"({'; '.join(str(p.get('load', '')) for p in points)} after each "
+        "setting), a backlog grows through the window and the percentiles "
+        "measure that queue, not the linger; batches are then full whatever the "
+        "linger, so the calls per 1,000 do not show the linger's cost either.",
         "",
     ]
     lines.append("")
