@@ -209,3 +209,29 @@ def _section(
         "`occurred_at`; the writer lingers up to 250 ms, the worker up to 50 ms.",
         "",
     ]
+
+
+def idle_poll(bootstrap: str, org: Any, settings_file: str) -> dict[str, int]:
+    """API calls of a poll that finds no changes, per object, by the org's counter.
+
+    Two polls come first: one sets the cursor at now, one reads the describe.
+    """
+    from connectors.salesforce.client import SalesforceClient
+    from connectors.salesforce.cursor import CursorStore
+    from connectors.salesforce.poller import IncrementalPoller
+    from domain.crm_settings.document import parse_document
+    from ground.settings import SalesforceSettings
+    from tests.conftest import salesforce_env
+
+    ns = namespace(bootstrap)
+    client = SalesforceClient(SalesforceSettings(**salesforce_env(org))).connect()
+    poller = IncrementalPoller(ns, client, CursorStore(ns).load())
+    crm = parse_document(Path(settings_file).read_text())
+    calls: dict[str, int] = {}
+    for obj in crm.objects:
+        poller.poll(obj, crm)
+        poller.poll(obj, crm)
+        before = org.api_calls_used()
+        poller.poll(obj, crm)
+        calls[obj] = org.api_calls_used() - before
+    return calls

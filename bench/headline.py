@@ -291,3 +291,21 @@ BOUND_NOTE = (
     "runner's share of a core is well below 100%, the machine's load, not its "
     "work, set its wall-clock rate: then judge by the CPU line."
 )
+
+
+def consumer(settings: KafkaSettings, group: str) -> Any:
+    """A plain consumer in `group`, from the earliest offset, committing by hand."""
+    from confluent_kafka import Consumer
+
+    from connectors.kafka import config as kafka_config
+
+    return Consumer(
+        {
+            **kafka_config.librdkafka(settings),
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+        }
+    )

@@ -26,7 +26,10 @@ PARTS: list[tuple[str, str]] = [
     ("headline throughput", "bench.headline:run"),
     ("inbound", "bench.inbound:run"),
     ("api economy", "bench.economy:run"),
-    ("store memory", "bench.inbound:run_rss"),
+    ("latency at load", "bench.apache:latency"),
+    ("1M contacts", "bench.apache:state_scale"),
+    ("1M-record backfill", "bench.apache:backfill_scale"),
+    ("scale-out", "bench.apache:scale_out"),
 ]
 
 

@@ -6,7 +6,7 @@ copy: `connectors/kafka/ports.py`, `streams/contacts/ports.py`,
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -150,6 +150,10 @@ class MemoryContactStore:
 
     def put(self, contact: EngageContact) -> None:
         self.contacts[contact.engage_contact_id] = contact
+
+    def put_many_if_newer(self, contacts: Iterable[EngageContact]) -> None:
+        for contact in contacts:
+            self.put_if_newer(contact)
 
     def put_if_newer(self, contact: EngageContact) -> bool:
         held = self.contacts.get(contact.engage_contact_id)

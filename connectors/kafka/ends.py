@@ -267,11 +267,18 @@ class TopicReader:
         return found
 
     def follow(
-        self, topics: Iterable[str], stop: Callable[[], bool]
+        self,
+        topics: Iterable[str],
+        stop: Callable[[], bool],
+        start: dict[Key, int] | None = None,
     ) -> Iterator[Message]:
-        """All of `topics` from the start, then new records as they come, to stop()."""
+        """All of `topics` from `start` (default: the beginning), then new records
+        as they come, until stop()."""
+        start = start or {}
         keys = [(t, p) for t in topics for p in self.partitions(t)]
-        self.consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in keys])
+        self.consumer.assign(
+            [TopicPartition(t, p, start.get((t, p), OFFSET_BEGINNING)) for t, p in keys]
+        )
         try:
             while not stop():
                 for msg in self.consumer.consume(100, 0.5):

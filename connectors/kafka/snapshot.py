@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from confluent_kafka import Message
 
-from connectors.kafka.ends import TopicReader
+from connectors.kafka.ends import Ends, TopicReader
 
 SENTINEL_PREFIX = b"__sentinel__:"
 
@@ -53,12 +53,16 @@ def latest_values(reader: TopicReader, topic: str) -> dict[bytes, bytes]:
 
 
 def follow(
-    reader: TopicReader, topic: str, stop: Callable[[], bool]
+    reader: TopicReader,
+    topic: str,
+    stop: Callable[[], bool],
+    start: Ends | None = None,
 ) -> Iterator[Message]:
-    """All of `topic` from the start, then new records as they come, until stop().
+    """All of `topic` from `start` (default: the beginning), then new records as
+    they come, until stop().
 
     The reader is this follower's own (a consumer is used by one thread at a time).
     """
-    for msg in reader.follow([topic], stop):
+    for msg in reader.follow([topic], stop, start):
         if not is_sentinel(msg.key()):
             yield msg

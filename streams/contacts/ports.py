@@ -8,6 +8,7 @@ processors run without a broker. The producer port is `connectors.kafka.ports`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -28,6 +29,10 @@ class CopyStore(Protocol):
 
     def put_if_newer(self, contact: EngageContact) -> bool:
         """Keep a record read back from the topic unless a newer one is held."""
+        ...
+
+    def put_many_if_newer(self, contacts: Iterable[EngageContact]) -> None:
+        """`put_if_newer` for many, in order (a rebuild's path)."""
         ...
 
     def delete(self, engage_contact_id: str) -> None:

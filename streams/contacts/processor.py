@@ -10,10 +10,10 @@ from typing import Any
 
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.deadletter import DeadLetters, Origin
-from connectors.kafka.ends import TopicReader
+from connectors.kafka.ends import Ends, TopicReader
 from connectors.kafka.ports import Producer
 from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
-from connectors.kafka.snapshot import follow, read_to_end
+from connectors.kafka.snapshot import follow, is_sentinel, read_to_end
 from connectors.kafka.topics import Topics
 from domain.contacts.mapping import apply_salesforce, changed, to_engage_value
 from domain.contacts.models import EngageContact
@@ -95,16 +95,44 @@ class ContactsProcessor:
 
     # -- state -----------------------------------------------------------------
     def load(self) -> None:
-        """Rebuild the local copy from the compacted topics, then keep on following."""
+        """Rebuild the local copy from the compacted topics, then keep on following
+        from where the rebuild ended (re-reading the copy would double its cost)."""
         with TopicReader.open(self.kafka) as reader:
-            read_to_end(reader, self.topics.contacts.name, self._apply_topic_record)
+            ends = reader.ends([self.topics.contacts.name])
+            for batch in reader.batches(ends):
+                self._apply_topic_batch(batch)
             read_to_end(reader, self.topics.accounts.name, self._apply_account_record)
         self.loaded = True
         self._follower = threading.Thread(
-            target=self._follow, daemon=True, name="contacts-follow"
+            target=self._follow, args=(ends,), daemon=True, name="contacts-follow"
         )
         self._follower.start()
         log.info("Engage copy loaded: %d contacts", self.store.count())
+
+    def _apply_topic_batch(self, batch: Sequence[Any]) -> None:
+        """A fetched batch in one transaction: puts in order, tombstones between."""
+        ops: list[EngageContact | str] = []
+        for msg in batch:
+            if is_sentinel(msg.key()):
+                continue
+            if msg.value() is None:
+                ops.append((msg.key() or b"").decode())
+            else:
+                ops.append(
+                    EngageContact.from_record(
+                        self.serde.decode("EngageContact", msg.value())
+                    )
+                )
+        with self._lock, self.store.batch():
+            puts: list[EngageContact] = []
+            for op in ops:
+                if isinstance(op, EngageContact):
+                    puts.append(op)
+                    continue
+                self.store.put_many_if_newer(puts)
+                puts = []
+                self.store.delete(op)
+            self.store.put_many_if_newer(puts)
 
     def _apply_topic_record(self, msg: Any) -> None:
         if msg.value() is None:
@@ -125,10 +153,11 @@ class ContactsProcessor:
                     record | {"updated_at": _ms(record["updated_at"])}
                 )
 
-    def _follow(self) -> None:
+    def _follow(self, start: Ends) -> None:
         # Other workers' changes (and our own, read back) keep the global view current.
         with TopicReader.open(self.kafka) as reader:
-            for msg in follow(reader, self.topics.contacts.name, self._stop.is_set):
+            topic = self.topics.contacts.name
+            for msg in follow(reader, topic, self._stop.is_set, start):
                 try:
                     self._apply_topic_record(msg)
                 except (DecodeError, RegistryUnavailable):
