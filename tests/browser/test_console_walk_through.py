@@ -2,12 +2,12 @@
 sandbox org and a real broker with a worker and a writer running:
 
 log in → write the guide's rule (Title contains Sales OR Annual Revenue >
-1,000,000) → preview the count → map a field with a default → turn Lead sync on →
-Poll Historical Data to completion → the matching Leads are in Engage's copy →
-a Task refused by a validation rule appears in Sync health with Salesforce's
-message → the admin fixes the rule in the sandbox → resubmits → written →
-import a 1,000-row CSV with 5 bad rows → the report has 995 outcomes and the 5
-rows' reasons.
+1,000,000) → preview the count → map a field with a default → turn Lead sync
+on → new contacts become Leads → Poll Historical Data to completion → the
+matching Leads are in Engage's copy → a Task refused by a validation rule
+appears in Sync health with Salesforce's message → the admin fixes the rule in
+the sandbox → resubmits → written → import a 1,000-row CSV with 5 bad rows →
+the report has 995 outcomes and the 5 rows' reasons.
 """
 
 from __future__ import annotations
@@ -104,8 +104,14 @@ def test_the_admins_walk_from_the_guides_rule_to_backfill_resubmit_and_import(
     page.wait_for_url(f"{url}/sync")
     page.check("#sync-Lead")
     _save(page, "form[action='/sync'] button[type=submit]")
+    # Sync settings: a contact added in Engage and found nowhere becomes a Lead.
+    page.click("nav a[href='/sync-settings']")
+    page.wait_for_url(f"{url}/sync-settings")
+    page.check("input[name=engage_created_contacts][value=create_lead]")
+    _save(page, "form[action='/sync-settings'] button[type=submit]")
     saved = current(kafka_settings)
     assert saved is not None and saved[0].objects["Lead"].sync is True
+    assert saved[0].sync_settings.engage_created_contacts == "create_lead"
     assert {r.engage: r.default for r in saved[0].objects["Lead"].mapping}[
         "title"
     ] == "Prospect"
@@ -167,5 +173,5 @@ def test_the_admins_walk_from_the_guides_rule_to_backfill_resubmit_and_import(
     counts = csv_import.wait_import_done(page)
     assert sum(counts.values()) == 1000
     assert counts["failed"] == 5 and sum(counts.values()) - counts["failed"] == 995
-    assert counts["matched"] == len(known)
+    assert (counts["matched"], counts["created"]) == (len(known), 955)
     assert csv_import.failed_reasons(page) == bad
