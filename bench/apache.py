@@ -1,38 +1,18 @@
-"""Apache Kafka for the benchmarks: one KRaft node from scripts/kafka-broker."""
+"""The parts that run on Apache Kafka only, as `make bench` parts (bench/run.py)."""
 
 from __future__ import annotations
 
-import os
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.brokers import ApacheKafka
-
-
-@contextmanager
-def apache_kafka(data_dir: Path) -> Iterator[str]:
-    """Yield the bootstrap address of a fresh broker (or $BENCH_APACHE_BOOTSTRAP's).
-
-    Args:
-        data_dir: where the broker keeps its log segments for this run.
-    """
-    given = os.environ.get("BENCH_APACHE_BOOTSTRAP")
-    if given:
-        yield given
-        return
-    broker = ApacheKafka(data_dir).start()
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
+from bench.context import QUICK
 
 
 def quick() -> bool:
-    """BENCH_QUICK=1: a tenth of the sizes and durations."""
-    return os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    """BENCH_QUICK=1: a tenth of the sizes and durations (`bench.context.QUICK`)."""
+    return QUICK
 
 
 def _on_apache(bench: Any, part: Callable[[str, Path], list[str]]) -> list[str]:

@@ -12,7 +12,8 @@ from confluent_kafka.admin import AdminClient
 
 from bench import headline
 from bench.apache import quick
-from bench.procs import kafka_env, machine_load, proc_status
+from bench.headline import env_of as kafka_env
+from bench.procs import machine_load, proc_status
 from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde

@@ -12,7 +12,8 @@ from typing import Any
 
 from bench import headline
 from bench.apache import quick
-from bench.procs import kafka_env, proc_status
+from bench.headline import env_of as kafka_env
+from bench.procs import proc_status
 from connectors.kafka.clients import AckingProducer
 from connectors.kafka.serde import Serde
 from connectors.kafka.topics import Topics
