@@ -5,7 +5,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    Message,
+    TopicPartition,
+)
 
 from connectors.kafka import config as kafka_config
 from connectors.kafka.clients import admin
@@ -51,13 +57,16 @@ def read_topic(
     idle: float = 2.0,
     timeout: float = 90.0,
 ) -> list[Record]:
-    """Read a topic from the start until `expect` records arrived (else until idle)."""
+    """Read a topic from the start until `expect` records arrived; without `expect`,
+    until every partition was read to its end (end-of-partition, from Fetch, right on
+    both brokers), then on until `idle` seconds pass with nothing new."""
     consumer = Consumer(
         {
             **kafka_config.librdkafka(settings),
             "group.id": "unused-test-reader",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
         }
     )
     try:
@@ -65,6 +74,7 @@ def read_topic(
         consumer.assign(
             [TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.partitions]
         )
+        unread = set(meta.partitions)  # partitions not yet read to their end
         records: list[Record] = []
         deadline = time.monotonic() + timeout
         last_seen = time.monotonic()
@@ -73,10 +83,16 @@ def read_topic(
                 # Linger briefly so a surplus (a duplicate) would be seen too.
                 if time.monotonic() - last_seen > min(idle, 1.0):
                     break
-            elif expect is None and time.monotonic() - last_seen > idle:
+            elif expect is None and not unread and time.monotonic() - last_seen > idle:
                 break
             for msg in consumer.consume(500, 0.2):
-                if msg.error() or is_sentinel(msg.key()):
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF and unread:
+                        unread.discard(msg.partition() or 0)
+                        last_seen = time.monotonic()
+                    continue
+                if is_sentinel(msg.key()):
                     continue  # sentinels: tombstones our snapshot readers append
                 last_seen = time.monotonic()
                 records.append(Record.of(msg))

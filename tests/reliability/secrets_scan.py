@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from connectors.kafka import config as kafka_config
 from connectors.kafka.topics import Topics
@@ -73,24 +74,26 @@ def topic_blobs(
             "group.id": "unused-secrets-scan",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
         }
     )
     try:
         meta = consumer.list_topics(timeout=10).topics
         names = [s.name for s in topics.all() if s.name in meta]
-        consumer.assign(
-            [
-                TopicPartition(name, p, OFFSET_BEGINNING)
-                for name in names
-                for p in meta[name].partitions
-            ]
-        )
-        while True:
+        # Scanned to the end only once every partition said end-of-partition: an
+        # idle wait alone passes vacuously when the first fetch is slow.
+        unread = {(name, p) for name in names for p in meta[name].partitions}
+        consumer.assign([TopicPartition(n, p, OFFSET_BEGINNING) for n, p in unread])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             msgs = consumer.consume(500, idle)
-            if not msgs:
+            if not msgs and not unread:
                 return
             for msg in msgs:
-                if msg.error():
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        unread.discard((msg.topic() or "", msg.partition() or 0))
                     continue
                 where = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
                 yield f"{where} key", msg.key() or b""
@@ -100,6 +103,7 @@ def topic_blobs(
                         f"{where} header {name}",
                         name.encode() + b"=" + (value or b""),
                     )
+        raise TimeoutError(f"partitions not read to their end in 120 s: {unread}")
     finally:
         consumer.close()
 
