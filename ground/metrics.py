@@ -94,6 +94,11 @@ BUDGET_PAUSES = Counter(
 BUDGET_PAUSED = Gauge(
     "engage_sync_budget_paused", "1 while paused for the API budget.", ["process"]
 )
+BUDGET_RECHECKS = Counter(
+    "engage_sync_budget_rechecks",
+    "Times paused Salesforce work re-read the API usage to see if it may go on.",
+    ["process"],
+)
 
 
 Health = Callable[[], tuple[bool, dict[str, Any]]]

@@ -132,6 +132,7 @@ class Governor:
             if self.clock() - self._refreshed_at >= self.settings.probe_seconds:
                 self._refresh()
             blocked = self.blocked(priority)
+            metrics.BUDGET_RECHECKS.labels(process).inc()
         self._resume(process)
 
     def _refresh(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from typing import Any
 
@@ -64,30 +63,45 @@ def test_a_spent_share_pauses_the_writer_visibly_and_a_raised_limit_resumes_it(
     producer.flush()
 
     wait_until(
-        lambda: healthz(port).get("budget_paused") == "share", 90,
+        lambda: healthz(port).get("budget_paused") == "share",
+        90,
         what="the writer to pause for its share",
     )
     assert _metric(port, "engage_sync_budget_paused", process="writer") == 1
     held = admin.stats()["records"].get("Task", 0)
     assert 0 < held < n
-    tasks_then = held
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:  # paused: nothing more is written
-        assert admin.stats()["records"].get("Task", 0) == tasks_then
-        time.sleep(0.5)
+
+    # Paused: nothing more is written while the writer re-checks its budget 3 times
+    # (the rechecks prove it got past the point where it would have written).
+    def rechecks() -> float:
+        found = _metric(port, "engage_sync_budget_rechecks_total", process="writer")
+        return found or 0.0
+
+    checks = rechecks()
+    wait_until(
+        lambda: rechecks() >= checks + 3,
+        30,
+        what="three budget rechecks while paused",
+    )
+    assert admin.stats()["records"].get("Task", 0) == held
 
     admin.set_limit(daily_api_limit=1_000_000)
     wait_until(
-        lambda: admin.stats()["records"].get("Task", 0) == n, 90,
+        lambda: admin.stats()["records"].get("Task", 0) == n,
+        90,
         what="every Task after the limit was raised",
     )
     wait_until(
-        lambda: _metric(port, "engage_sync_budget_paused", process="writer") == 0, 30,
+        lambda: _metric(port, "engage_sync_budget_paused", process="writer") == 0,
+        30,
         what="the pause gauge back at 0",
     )
-    assert _metric(
-        port, "engage_sync_budget_pauses_total", process="writer", reason="share"
-    ) == 1
+    assert (
+        _metric(
+            port, "engage_sync_budget_pauses_total", process="writer", reason="share"
+        )
+        == 1
+    )
     assert healthz(port)["budget_paused"] is None
 
 

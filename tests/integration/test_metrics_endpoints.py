@@ -175,6 +175,7 @@ def test_worker_writer_and_poller_export_the_contract_metrics_with_real_values(
     # Counters of events that did not happen here (a pause, a refusal, a retry)
     # appear with their first event; everything else must be there.
     assert missing <= {"engage_sync_budget_pauses_total",
+                       "engage_sync_budget_rechecks_total",
                        "engage_sync_salesforce_rejected_total",
                        "engage_sync_writer_retries_total"}, missing
     assert _value(writer, "engage_sync_budget_paused", process="writer") == 0

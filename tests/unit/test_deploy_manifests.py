@@ -503,7 +503,7 @@ def test_metrics_contract_names_each_metric_once() -> None:
         for x in CONTRACT.read_text().splitlines()
         if x.strip() and not x.startswith("#")
     ]
-    assert len(lines) == len(set(lines)) == len(load_contract()) == 19
+    assert len(lines) == len(set(lines)) == len(load_contract()) == 20
 
 
 def test_dashboard_uses_only_contract_metrics_and_shows_them_all() -> None:
