@@ -36,6 +36,13 @@ class DeadLetter:
     error_class: str
     message: str
 
+    @property
+    def from_salesforce(self) -> bool:
+        """Salesforce refused the write: its status code is the reason (upper-snake,
+        as the writer files it), or it kept failing transiently until we gave up.
+        Our own reasons (undecodable, invalid-event, policy-refused…) are kebab-case."""
+        return self.reason.isupper() or self.reason == "retries-exhausted"
+
 
 @dataclass
 class Group:

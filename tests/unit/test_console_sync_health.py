@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -130,6 +131,24 @@ def test_each_letter_shows_its_decoded_event_message_and_resubmission_state() ->
     assert "not resubmitted" in open_ and 'data-action="resubmit-letter"' in open_
     assert "resubmitted, written" in written and "by ada" in written
     assert 'data-action="resubmit-letter"' not in written
+
+
+def test_only_letters_salesforce_refused_are_labelled_with_salesforces_message() -> (
+    None
+):
+    ours = DeadLetter(
+        0, 2, NOW_MS, b"k", b"\x00", "engage.calls", 0, 7, "undecodable",
+        "connectors.kafka.serde.DecodeError", "not Avro: bad magic byte",
+    )  # fmt: skip
+    board = _board(_letter(1), ours, _letter(3, "policy-refused"))
+    html = _client(FakeHealth(board)).get("/sync-health").text
+    letters = dict(re.findall(r'data-letter="([^"]+)"(.*?)</article>', html, re.S))
+    label = re.compile(r"<dt>([^<]*)</dt><dd data-field=\"message\">")
+    assert [unescape(x) for x in label.findall(letters[f"{DLQ}/0/1"])] == [
+        "Salesforce's message"
+    ]
+    assert label.findall(letters[f"{DLQ}/0/2"]) == ["Error"]
+    assert label.findall(letters[f"{DLQ}/0/3"]) == ["Error"]  # our write policy
 
 
 def test_resubmit_one_letter_records_who_and_refuses_it_the_second_time() -> None:

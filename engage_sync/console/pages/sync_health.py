@@ -86,6 +86,9 @@ def letters(
         out.append({
             "id": locator(board.dlq_topic, dl), "reason": dl.reason,
             "when": _when(dl.timestamp_ms), "message": dl.message,
+            "message_label": (
+                "Salesforce's message" if dl.from_salesforce else "Error"
+            ),
             "source": f"{dl.source_topic} [{dl.source_partition}] "
                       f"@{dl.source_offset}",
             "decoded": _decoded(source.preview(dl)),
