@@ -333,6 +333,10 @@ class ConsoleSettings(_Base):
     cookie_samesite: Literal["strict", "lax"] = Field(
         "strict", alias="CONSOLE_COOKIE_SAMESITE"
     )
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-Proto and
+    # X-Forwarded-For are believed: behind a TLS proxy the session cookie is then
+    # Secure. Unset: no forwarded header is believed.
+    trusted_proxies: str | None = Field(None, alias="CONSOLE_TRUSTED_PROXIES")
     tls_cert_file: Path | None = Field(None, alias="CONSOLE_TLS_CERT_FILE")
     tls_key_file: Path | None = Field(None, alias="CONSOLE_TLS_KEY_FILE")
     status_cache_seconds: float = Field(

@@ -178,6 +178,14 @@ def create_app(
         reads=reads,
     )
     app.middleware("http")(_guard)
+    if settings.trusted_proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Outermost, so the guard and the cookies see the client's scheme and address.
+        app.add_middleware(
+            ProxyHeadersMiddleware,
+            trusted_hosts=[h.strip() for h in settings.trusted_proxies.split(",")],
+        )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (
         auth.router,

@@ -169,6 +169,9 @@ def serve(settings: ConsoleSettings) -> None:
             ssl_keyfile=str(settings.tls_key_file) if settings.tls_key_file else None,
             # Request lines carry no secrets, but they are not the operator's news.
             access_log=False,
+            # Forwarded headers are believed only from CONSOLE_TRUSTED_PROXIES (the
+            # app's own middleware), not from uvicorn's default of 127.0.0.1.
+            proxy_headers=False,
             log_level="warning",
         )
     finally:

@@ -196,6 +196,55 @@ def test_session_cookie_is_httponly_and_samesite_and_secure_only_over_tls() -> N
         assert ("secure" in flags) is secure, cookie
 
 
+def _cookie_flags(settings: ConsoleSettings, proto: str) -> dict[str, set[str]]:
+    """The flags of the login form's and the session's cookies, as a proxy that
+    forwards `proto` sees them (cookies sent back by hand: a Secure one would not
+    go back over the test client's plain HTTP)."""
+    client = TestClient(
+        create_app(settings, _status),
+        base_url="http://testserver",
+        headers={"X-Forwarded-Proto": proto, "X-Forwarded-For": "203.0.113.9"},
+        follow_redirects=False,
+    )
+    form = client.get("/login")
+    sent = form.headers.get_list("set-cookie")  # type: ignore[attr-defined]
+    back = "; ".join(c.split(";")[0] for c in sent)
+    client.cookies.clear()
+    answer = client.post(
+        "/login",
+        data={
+            "username": "admin",
+            "password": PASSWORD,
+            "csrf_token": _csrf(form.text),
+        },
+        headers={"Cookie": back},
+    )
+    sent += answer.headers.get_list("set-cookie")  # type: ignore[attr-defined]
+    return {
+        c.split("=")[0]: {f.strip().lower() for f in c.split(";")[1:]}
+        for c in sent
+        if "max-age=0" not in c.lower()  # deletions
+    }
+
+
+def test_behind_a_trusted_tls_proxy_the_session_cookie_is_secure() -> None:
+    # TestClient's peer is "testclient": trusting it stands for trusting the proxy.
+    behind = _settings(CONSOLE_TRUSTED_PROXIES="testclient")
+    over_tls = _cookie_flags(behind, "https")
+    assert SESSION_COOKIE in over_tls and len(over_tls) == 2, over_tls
+    assert all("secure" in flags for flags in over_tls.values()), over_tls
+    plain = _cookie_flags(behind, "http")
+    assert SESSION_COOKIE in plain
+    assert not any("secure" in flags for flags in plain.values()), plain
+
+
+def test_forwarded_headers_from_an_untrusted_peer_change_nothing() -> None:
+    for settings in (_settings(), _settings(CONSOLE_TRUSTED_PROXIES="10.0.0.7")):
+        flags = _cookie_flags(settings, "https")
+        assert SESSION_COOKIE in flags
+        assert not any("secure" in f for f in flags.values()), flags
+
+
 def test_api_answers_the_bearer_token_and_refuses_a_wrong_one(
     client: TestClient,
 ) -> None:
