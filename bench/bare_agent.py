@@ -2,7 +2,10 @@
 else — consume, decode, produce a small output, ack once Kafka acknowledged it.
 
 The framework's own ceiling on this machine (issue 14): `python -m bench.bare_agent`
-with the worker's KAFKA_* environment; outputs go to BARE_OUTPUT_TOPIC.
+with the worker's KAFKA_* environment; outputs go to BARE_OUTPUT_TOPIC. It reads the
+topics named in BARE_INPUT_TOPICS (documented names, comma-separated; default the
+activity inputs, as the headline needs; the inbound part passes salesforce.records),
+each decoded with the value schema `connectors/kafka/topics.py` declares for it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from ground.settings import KafkaSettings, WorkerSettings
 from streams.app import _shorten_fetch_wait, app_options
 from streams.batches import BatchLoop
 
+ACTIVITY_INPUTS = "engage.dialer.calls,engage.email.events"
+# The field each input's small output names (the event's own id).
+_ID_FIELD = {"SalesforceRecord": "salesforce_id"}
+
 
 def build() -> faust.App:
     """The app with its one agent, from the environment."""
@@ -32,7 +39,13 @@ def build() -> faust.App:
         Serde.for_kafka(kafka),
         AckingProducer(kafka),
     )
-    inputs = topics.activity_inputs
+    specs = [
+        topics.by_name(name.strip())
+        for name in os.environ.get("BARE_INPUT_TOPICS", ACTIVITY_INPUTS).split(",")
+        if name.strip()
+    ]
+    inputs = {spec.name: str(spec.value_schema) for spec in specs}
+    ids = {name: _ID_FIELD.get(schema, "event_id") for name, schema in inputs.items()}
     out = os.environ["BARE_OUTPUT_TOPIC"]
 
     async def handle(batch: Sequence[Origin]) -> None:
@@ -41,11 +54,11 @@ def build() -> faust.App:
                 event = serde.decode(inputs[origin.topic], origin.value)
             except DecodeError:
                 continue
-            producer.produce(out, json.dumps({"id": event["event_id"]}).encode())
+            producer.produce(out, json.dumps({"id": event[ids[origin.topic]]}).encode())
         await producer.flush_async()
 
     loop = BatchLoop("bare", handle, worker.batch_size, worker.batch_within_ms / 1000)
-    source = app.topic(topics.calls.name, topics.emails.name, acks=True)
+    source = app.topic(*inputs, acks=True)
 
     @app.agent(source, concurrency=1, name="bare")
     async def bare(stream: faust.StreamT) -> None:
