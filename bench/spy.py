@@ -1,0 +1,102 @@
+"""BENCH_PYSPY=1: py-spy samples of the processes a part runs, as top-entry tables.
+
+py-spy records each process (`--nonblocking`, so the target is never paused) for a
+fixed span; its raw output (one collapsed stack and a count per line) is summed by
+the function on top of the stack (self time) and by our own functions anywhere in
+it (inclusive time), as shares of the process's samples.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENABLED = os.environ.get("BENCH_PYSPY", "") not in ("", "0")
+PY_SPY = Path(sys.executable).with_name("py-spy")
+# Our packages: a frame from one of them counts as ours for the inclusive table.
+OURS = ("streams/", "connectors/", "domain/", "ground/", "sandbox/", "engage_sync/")
+
+
+@dataclass
+class Recording:
+    """One py-spy run on one process."""
+
+    name: str
+    out: Path
+    proc: subprocess.Popen[bytes]
+
+    def wait(self, timeout: float) -> None:
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@dataclass
+class Profile:
+    """Samples of one process summed by function."""
+
+    name: str
+    samples: int = 0
+    leaf: Counter[str] = field(default_factory=Counter)
+    ours: Counter[str] = field(default_factory=Counter)
+
+    def top(self, which: Counter[str], n: int) -> str:
+        total = max(1, self.samples)
+        return "; ".join(f"{k} {100 * v / total:.0f}%" for k, v in which.most_common(n))
+
+
+def record(name: str, pid: int, seconds: float, folder: Path) -> Recording:
+    """Start sampling `pid` for `seconds` (returns at once)."""
+    out = folder / f"pyspy-{name}-{pid}.txt"
+    argv = [str(PY_SPY), "record", "--nonblocking", "--gil", "--nolineno", "-f", "raw"]
+    argv += ["-r", "50", "-d", str(max(1, int(seconds))), "-o", str(out)]
+    proc = subprocess.Popen(  # noqa: S603 - our own venv's py-spy
+        [*argv, "--pid", str(pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return Recording(name, out, proc)
+
+
+def parse(
+    path: Path, split: Callable[[list[str]], str] = lambda _: ""
+) -> dict[str, Profile]:
+    """Sum a raw py-spy file (frames as `func (package/module.py)`): self time by top
+    frame, inclusive time by our functions; `split` names the part of the process a
+    stack belongs to (e.g. the sandbox's threads against the load generator)."""
+    profiles: dict[str, Profile] = {}
+    if not path.exists():
+        return profiles
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n, frames = int(count), stack.split(";")
+        part = split(frames)
+        prof = profiles.setdefault(part, Profile(part))
+        prof.samples += n
+        prof.leaf[frames[-1]] += n
+        for f in {f for f in frames if any(f"({p}" in f for p in OURS)}:
+            prof.ours[f] += n
+    return profiles
+
+
+def lines(profiles: list[Profile], n: int = 6) -> list[str]:
+    """Markdown table rows: per process its top self and top inclusive entries."""
+    out = [
+        "| process (samples at 50/s) | top self time | top of our functions "
+        "(inclusive) |",
+        "|---|---|---|",
+    ]
+    for p in profiles:
+        out.append(
+            f"| {p.name} ({p.samples:,}) | {p.top(p.leaf, n)} | {p.top(p.ours, n)} |"
+        )
+    return out

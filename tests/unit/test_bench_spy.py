@@ -1,0 +1,35 @@
+"""bench/spy.py: py-spy's raw output summed by top frame and by our functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import spy
+
+
+def test_raw_samples_sum_by_top_frame_and_our_functions_per_part(
+    tmp_path: Path,
+) -> None:
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        "run (threading.py);_serve (sandbox/server.py);put (sandbox/store.py) 6\n"
+        "run (threading.py);_serve (sandbox/server.py);dumps (json/__init__.py) 2\n"
+        "main (bench/run.py);encode (connectors/kafka/serde.py) 4\n"
+    )
+
+    def split(frames: list[str]) -> str:
+        return "sandbox" if any("(sandbox/" in f for f in frames) else "load"
+
+    found = spy.parse(raw, split)
+
+    sandbox, load = found["sandbox"], found["load"]
+    assert sandbox.samples == 8
+    assert sandbox.leaf["put (sandbox/store.py)"] == 6
+    assert sandbox.ours["_serve (sandbox/server.py)"] == 8
+    assert "run (threading.py)" not in sandbox.ours
+    assert load.samples == 4
+    assert load.ours == {"encode (connectors/kafka/serde.py)": 4}
+
+
+def test_a_missing_recording_gives_no_profile(tmp_path: Path) -> None:
+    assert spy.parse(tmp_path / "absent.txt") == {}
