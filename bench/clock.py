@@ -47,6 +47,8 @@ class OutputClock:
         warm_up: outputs skipped before timing starts.
         cpu: returns the measured process's CPU seconds (sampled at the warm-up's
             end and at the last output).
+        on_timing: called once when the warm-up ends and timing starts (e.g. to
+            start a profiler on the measured process).
     """
 
     def __init__(
@@ -56,9 +58,11 @@ class OutputClock:
         expected: int,
         warm_up: int,
         cpu: Callable[[], float] | None = None,
+        on_timing: Callable[[], object] | None = None,
     ) -> None:
         self.settings, self.topics = settings, topics
         self.expected, self.warm_up, self.cpu = expected, warm_up, cpu
+        self.on_timing = on_timing
         self.stamps: list[float] = []
         self._cpu_marks: list[float] = []
         self._done = threading.Event()
@@ -84,8 +88,11 @@ class OutputClock:
                     if msg.error():
                         continue
                     self.stamps.append(msg.timestamp()[1] / 1000)
-                    if len(self.stamps) == self.warm_up and self.cpu:
-                        self._cpu_marks.append(self.cpu())
+                    if len(self.stamps) == self.warm_up:
+                        if self.cpu:
+                            self._cpu_marks.append(self.cpu())
+                        if self.on_timing:
+                            self.on_timing()
             if self.cpu and len(self.stamps) >= self.expected:
                 self._cpu_marks.append(self.cpu())
         finally:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import spy
 from bench import traffic as traffic_mod
 from bench.clock import OutputClock, Rate, cpu_seconds
 from bench.profile import profile
@@ -56,23 +57,62 @@ class Runner:
     env: dict[str, str] | None = None
 
 
-def timed(settings: KafkaSettings, runner: Runner) -> Rate:
-    """Start the process on the backlog, time its outputs, stop it."""
+# Runners sampled by py-spy while timed (when the venv has it): where the CPU of
+# the framework's ceiling and of the agent goes, by library.
+PROFILED = ("bare", "worker")
+
+
+@dataclass
+class Sampled:
+    """A timed run's py-spy samples: by library and by top frame."""
+
+    samples: int
+    by_library: dict[str, int]
+    top: str
+
+
+def timed(
+    settings: KafkaSettings, runner: Runner, profiles: dict[str, Sampled] | None = None
+) -> Rate:
+    """Start the process on the backlog, time its outputs, stop it; with
+    `profiles`, sample it with py-spy over the timed span."""
     supervisor = Supervisor(LOGS, cwd=REPO)
+    recordings: list[spy.Recording] = []
     try:
         child = supervisor.start(
             runner.name, runner.argv, runner.env or env_of(settings)
         )
+        on_timing = None
+        if profiles is not None and runner.name in PROFILED and spy.PY_SPY.exists():
+
+            def on_timing() -> None:
+                recordings.append(spy.record(runner.name, child.pid, None, LOGS))
+
         clock = OutputClock(
             settings,
             runner.outputs,
             runner.expected,
             int(runner.expected * WARM_UP_SHARE),
             cpu=lambda: cpu_seconds(child.pid),
+            on_timing=on_timing,
         ).start()
-        return clock.wait(TIMEOUT, runner.events_per_output)
+        rate = clock.wait(TIMEOUT, runner.events_per_output)
+        for rec in recordings:
+            rec.stop()
+            if profiles is not None:
+                profiles[runner.name] = _sampled(rec)
+        return rate
     finally:
+        for rec in recordings:
+            rec.stop()
         supervisor.close()
+
+
+def _sampled(rec: spy.Recording) -> Sampled:
+    total, libs = spy.libraries(rec.out)
+    parsed = spy.parse(rec.out).get("")
+    top = parsed.top(parsed.leaf, 6) if parsed else ""
+    return Sampled(total, dict(libs), top)
 
 
 def _output_topic(settings: KafkaSettings, name: str) -> str:
@@ -144,14 +184,16 @@ def worker_before_backlog(bootstrap: str, t: traffic_mod.Traffic) -> Rate:
 
 
 def measure(bootstrap: str, t: traffic_mod.Traffic) -> dict[str, Any]:
-    """Every runner on one backlog (worker after it), then the worker before one."""
+    """Every runner on one backlog (worker after it), then the worker before one;
+    `rates["profiles"]` holds the py-spy samples of the bare agent and the worker."""
     settings = namespace(bootstrap)
     traffic_mod.publish_copy(settings, t)
     traffic_mod.publish(settings, t)
-    rates: dict[str, Any] = {}
+    profiles: dict[str, Sampled] = {}
+    rates: dict[str, Any] = {"profiles": profiles}
     for runner in _runners(settings, t):
         print(f"  {runner.name} …", flush=True)
-        rates[runner.name] = timed(settings, runner)
+        rates[runner.name] = timed(settings, runner, profiles)
     print("  worker started before the backlog …", flush=True)
     rates["worker-before"] = worker_before_backlog(bootstrap, t)
     return rates
@@ -224,6 +266,35 @@ def _table(broker: str, n: int, rates: dict[str, Any]) -> list[str]:
             )
             + " | | |",
         ]
+    return [*lines, "", *_profile_lines(rates["profiles"])]
+
+
+LIBRARY_ORDER = ("aiokafka", "faust + mode", "asyncio", "stdlib", "ours")
+
+
+def _profile_lines(profiles: dict[str, Sampled]) -> list[str]:
+    """Where the bare agent's and the worker's CPU went while timed (py-spy)."""
+    if not profiles:
+        return []
+    names = {"bare": "bare Faust agent", "worker": "activity agent (worker)"}
+    libs = sorted(
+        {k for p in profiles.values() for k in p.by_library},
+        key=lambda k: (LIBRARY_ORDER.index(k) if k in LIBRARY_ORDER else 99, k),
+    )
+    lines = [
+        "py-spy over the timed span (GIL-holding samples at 50/s; a sample counts "
+        "for the library whose code was innermost on the stack; fastavro's and "
+        "librdkafka's C work counts in its Python caller; asyncio is the event "
+        "loop's own work, stdlib a stack of none of these):",
+        "",
+        "| process (samples) | " + " | ".join(libs) + " | top self time |",
+        "|---|" + "---|" * (len(libs) + 1),
+    ]
+    for key, p in profiles.items():
+        shares = " | ".join(
+            f"{100 * p.by_library.get(k, 0) / max(1, p.samples):.0f}%" for k in libs
+        )
+        lines.append(f"| {names.get(key, key)} ({p.samples:,}) | {shares} | {p.top} |")
     return [*lines, ""]
 
 

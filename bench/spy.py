@@ -9,6 +9,7 @@ it (inclusive time), as shares of the process's samples.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -37,6 +38,12 @@ class Recording:
             self.proc.terminate()
             self.proc.wait(timeout=10)
 
+    def stop(self) -> None:
+        """End an open-ended recording: py-spy writes its file on SIGINT."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.wait(30)
+
 
 @dataclass
 class Profile:
@@ -52,11 +59,16 @@ class Profile:
         return "; ".join(f"{k} {100 * v / total:.0f}%" for k, v in which.most_common(n))
 
 
-def record(name: str, pid: int, seconds: float, folder: Path) -> Recording:
-    """Start sampling `pid` for `seconds` (returns at once)."""
+def record(
+    name: str, pid: int, seconds: float | None, folder: Path
+) -> Recording:
+    """Start sampling `pid` for `seconds`, or until `Recording.stop` when None
+    (returns at once)."""
     out = folder / f"pyspy-{name}-{pid}.txt"
     argv = [str(PY_SPY), "record", "--nonblocking", "--gil", "--nolineno", "-f", "raw"]
-    argv += ["-r", "50", "-d", str(max(1, int(seconds))), "-o", str(out)]
+    argv += ["-r", "50", "-o", str(out)]
+    if seconds is not None:
+        argv += ["-d", str(max(1, int(seconds)))]
     proc = subprocess.Popen(  # noqa: S603 - our own venv's py-spy
         [*argv, "--pid", str(pid)],
         stdout=subprocess.DEVNULL,
@@ -100,3 +112,44 @@ def lines(profiles: list[Profile], n: int = 6) -> list[str]:
             f"| {p.name} ({p.samples:,}) | {p.top(p.leaf, n)} | {p.top(p.ours, n)} |"
         )
     return out
+
+
+# Where a sample's CPU is spent, by library: the innermost frame that belongs to one
+# of these (a frame's file is shown as `package/module.py`). asyncio counts apart
+# (the event loop's own work; it sits below every Faust frame, as mode starts the
+# loop); a stack with none of these (threads, selectors) counts as "stdlib".
+LIBRARIES = {
+    **{p.rstrip("/"): "ours" for p in OURS},
+    "bench": "ours",
+    "faust": "faust + mode",
+    "mode": "faust + mode",
+    "aiokafka": "aiokafka",
+    "kafka": "aiokafka",
+    "fastavro": "fastavro",
+    "confluent_kafka": "confluent-kafka",
+    "asyncio": "asyncio",
+}
+
+
+def _library(frame: str) -> str | None:
+    _, _, where = frame.rpartition(" (")
+    return LIBRARIES.get(where.split("/", 1)[0])
+
+
+def libraries(path: Path) -> tuple[int, Counter[str]]:
+    """A raw py-spy file's samples summed by the library whose code was running
+    (fastavro's and librdkafka's C work counts in their Python caller)."""
+    total, found = 0, Counter[str]()
+    if not path.exists():
+        return total, found
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = stack.split(";")
+        lib = next(
+            (lib for f in reversed(frames) if (lib := _library(f))), "stdlib"
+        )
+        found[lib] += int(count)
+        total += int(count)
+    return total, found

@@ -33,3 +33,32 @@ def test_raw_samples_sum_by_top_frame_and_our_functions_per_part(
 
 def test_a_missing_recording_gives_no_profile(tmp_path: Path) -> None:
     assert spy.parse(tmp_path / "absent.txt") == {}
+
+
+def test_samples_go_to_the_innermost_library_and_bare_stdlib_to_stdlib(
+    tmp_path: Path,
+) -> None:
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        # faust calls our handler, which calls json: ours (innermost library frame)
+        "run (asyncio/events.py);_execute (faust/agents/agent.py);"
+        "handle (streams/activity/processor.py);dumps (json/__init__.py) 5\n"
+        # aiokafka's fetcher parsing records
+        "run (asyncio/events.py);_fetch (aiokafka/consumer/fetcher.py) 3\n"
+        "run (asyncio/events.py);on_message (mode/utils/queues.py) 1\n"
+        # the event loop's own work, under the loop mode started
+        "execute (mode/worker.py);_run_once (asyncio/base_events.py) 2\n"
+        # a thread of no library
+        "run (threading.py);select (selectors.py) 4\n"
+    )
+
+    total, found = spy.libraries(raw)
+
+    assert total == 15
+    assert found == {
+        "ours": 5,
+        "aiokafka": 3,
+        "faust + mode": 1,
+        "asyncio": 2,
+        "stdlib": 4,
+    }
