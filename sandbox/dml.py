@@ -168,13 +168,25 @@ class Dml:
             self.state.store.all,
         )
 
-    def touch_parents(self, task: Record, stamp: str) -> None:
+    def _parents(self, task: Record) -> dict[str, tuple[str, Record] | None]:
+        """The Task's Who and What as stored (read once per save)."""
+        pids = {task.get(k) for k in ("WhoId", "WhatId")}
+        return {pid: self.state.store.get(pid) for pid in pids if pid}
+
+    def touch_parents(
+        self,
+        task: Record,
+        stamp: str,
+        parents: dict[str, tuple[str, Record] | None] | None = None,
+    ) -> None:
         """A Task bumps its Who's SystemModstamp and LastActivityDate, never its
         LastModifiedDate (the same holds for an Account in WhatId)."""
         activity = task.get("ActivityDate") or datetime.now(UTC).date().isoformat()
+        if parents is None:
+            parents = self._parents(task)
         for key in ("WhoId", "WhatId"):
             pid = task.get(key)
-            found = self.state.store.get(pid) if pid else None
+            found = parents.get(pid) if pid else None
             if found is None or found[0] not in ("Lead", "Contact", "Account"):
                 continue
             sobject, parent = found
@@ -185,9 +197,11 @@ class Dml:
                 parent["LastActivityDate"] = activity
             self.state.store.put(sobject, parent)
 
-    def _task_account(self, record: Record) -> None:
+    def _task_account(
+        self, record: Record, parents: dict[str, tuple[str, Record] | None]
+    ) -> None:
         who = record.get("WhoId")
-        found = self.state.store.get(who) if who else None
+        found = parents.get(who) if who else None
         if found and found[0] == "Contact" and found[1].get("AccountId"):
             record["AccountId"] = found[1]["AccountId"]
         elif ids.object_for(record.get("WhatId") or "") == "Account":
@@ -199,11 +213,13 @@ class Dml:
         self, obj: SObject, record: Record, before: Record | None, stamp: str
     ) -> None:
         derive(obj.name, record, before, stamp)
-        if obj.name == "Task":
-            self._task_account(record)
+        if obj.name != "Task":
+            self.state.store.put(obj.name, record)
+            return
+        parents = self._parents(record)
+        self._task_account(record, parents)
         self.state.store.put(obj.name, record)
-        if obj.name == "Task":
-            self.touch_parents(record, stamp)
+        self.touch_parents(record, stamp, parents)
 
     def new_record(self, obj: SObject, stamp: str) -> Record:
         record: Record = {}
@@ -229,49 +245,56 @@ class Dml:
 
     # -- operations -----------------------------------------------------------
     def create(self, sobject: str, body: Record, opts: WriteOptions) -> str:
-        seen = self.object(sobject)
-        obj = self._allowed(seen, "create")
         with self.state.store.transaction():
-            self._fault(
-                obj,
-                body.get("WhoId") if isinstance(body.get("WhoId"), str) else None,
-                opts,
-            )
-            changes = coerce_changes(seen, body, creating=True)
-            stamp = format_datetime(now())
-            record = self.new_record(obj, stamp)
-            record.update(changes)
-            self._check(obj, record, changes, True, opts)
-            self._save(obj, record, None, stamp)
-            return str(record["Id"])
+            return self._create(sobject, body, opts)
 
     def update(self, sobject: str, rid: str, body: Record, opts: WriteOptions) -> str:
+        with self.state.store.transaction():
+            return self._update(sobject, rid, body, opts)
+
+    # Inside an operation's own transaction (a savepoint when nested): all or nothing.
+    def _create(self, sobject: str, body: Record, opts: WriteOptions) -> str:
+        seen = self.object(sobject)
+        obj = self._allowed(seen, "create")
+        self._fault(
+            obj,
+            body.get("WhoId") if isinstance(body.get("WhoId"), str) else None,
+            opts,
+        )
+        changes = coerce_changes(seen, body, creating=True)
+        stamp = format_datetime(now())
+        record = self.new_record(obj, stamp)
+        record.update(changes)
+        self._check(obj, record, changes, True, opts)
+        self._save(obj, record, None, stamp)
+        return str(record["Id"])
+
+    def _update(self, sobject: str, rid: str, body: Record, opts: WriteOptions) -> str:
         seen = self.object(sobject)
         obj = self._allowed(seen, "edit")
-        with self.state.store.transaction():
-            current = self.existing(obj, rid)
-            self._fault(obj, current["Id"], opts)
-            if obj.name == "Lead" and current.get("IsConverted"):
-                raise record_error(
-                    "CANNOT_UPDATE_CONVERTED_LEAD",
-                    "cannot reference converted lead",
-                    [],
-                )
-            body = {k: v for k, v in body.items() if k.lower() != "id"}
-            changes = coerce_changes(seen, body, creating=False)
-            stamp = format_datetime(now())
-            record = dict(current)
-            record.update(changes)
-            record.update(
-                {
-                    "LastModifiedDate": stamp,
-                    "SystemModstamp": stamp,
-                    "LastModifiedById": self.state.creds.user_id,
-                }
+        current = self.existing(obj, rid)
+        self._fault(obj, current["Id"], opts)
+        if obj.name == "Lead" and current.get("IsConverted"):
+            raise record_error(
+                "CANNOT_UPDATE_CONVERTED_LEAD",
+                "cannot reference converted lead",
+                [],
             )
-            self._check(obj, record, changes, False, opts)
-            self._save(obj, record, current, stamp)
-            return str(record["Id"])
+        body = {k: v for k, v in body.items() if k.lower() != "id"}
+        changes = coerce_changes(seen, body, creating=False)
+        stamp = format_datetime(now())
+        record = dict(current)
+        record.update(changes)
+        record.update(
+            {
+                "LastModifiedDate": stamp,
+                "SystemModstamp": stamp,
+                "LastModifiedById": self.state.creds.user_id,
+            }
+        )
+        self._check(obj, record, changes, False, opts)
+        self._save(obj, record, current, stamp)
+        return str(record["Id"])
 
     def upsert(
         self, sobject: str, ext_field: str, value: str, body: Record, opts: WriteOptions
@@ -284,13 +307,13 @@ class Dml:
         body = {k: v for k, v in body.items() if k.lower() != f.name.lower()}
         with self.state.store.transaction():
             if f.name == "Id":
-                return self.update(obj.name, value, body, opts), False
+                return self._update(obj.name, value, body, opts), False
             matches = self.state.store.find(obj.name, f.name, value)
             if len(matches) > 1:
                 raise multiple_matches(obj.name, matches, opts.version)
             if matches:
-                return self.update(obj.name, matches[0], body, opts), False
-            return self.create(obj.name, {**body, f.name: value}, opts), True
+                return self._update(obj.name, matches[0], body, opts), False
+            return self._create(obj.name, {**body, f.name: value}, opts), True
 
     def delete(self, sobject: str, rid: str, opts: WriteOptions) -> None:
         obj = self._allowed(self.object(sobject), "delete")

@@ -100,6 +100,18 @@ class Store:
                 self._depth -= 1
 
     @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """All or nothing for a few statements of ours: a transaction of its own at
+        the top, else part of the enclosing one (no savepoint: whoever catches an
+        error and carries on holds a savepoint of its own, see `transaction`)."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            with self.transaction():
+                yield
+
+    @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the store lock (e.g. for a consistent multi-read)."""
         with self._lock:
@@ -113,7 +125,7 @@ class Store:
         """Insert or replace a whole record (needs Id, SystemModstamp, IsDeleted)."""
         rid = record["Id"]
         # The record row and its lookup keys must change together.
-        with self.transaction():
+        with self.atomic():
             self._conn.execute(
                 "INSERT OR REPLACE INTO records"
                 "(id, sobject, is_deleted, system_modstamp, deleted_date, data)"
@@ -259,12 +271,12 @@ class Store:
 
     def _incr(self, name: str, by: int) -> int:
         with self._lock:
-            self._conn.execute(
+            row = self._conn.execute(
                 "INSERT INTO counters VALUES (?, ?) ON CONFLICT(name)"
-                " DO UPDATE SET value = value + excluded.value",
+                " DO UPDATE SET value = value + excluded.value RETURNING value",
                 (name, by),
-            )
-            return self.counter(name)
+            ).fetchone()
+            return int(row[0])
 
     def try_consume_api_call(self, limit: int) -> tuple[bool, int]:
         """Count one API call unless the limit is reached: (allowed, used)."""

@@ -82,6 +82,38 @@ def test_outer_rollback_discards_everything(store: Store) -> None:
     assert store.all("Task") == []
 
 
+def test_a_put_failing_halfway_at_the_top_leaves_neither_row_nor_keys(
+    store: Store,
+) -> None:
+    class Unkeyable(str):
+        def __str__(self) -> str:
+            raise RuntimeError("no lookup key")
+
+    store.put("Task", _task(1, "kept"))
+    # The row is written, then its lookup key cannot be made: put raises halfway.
+    with pytest.raises(RuntimeError):
+        store.put("Task", _task(1, Unkeyable("lost")))
+    assert store.find("Task", "Engage_Activity_Id__c", "kept") == [
+        ids.make_id("00T", 1)
+    ]
+    assert store.find("Task", "Engage_Activity_Id__c", "lost") == []
+
+
+def test_a_put_inside_a_savepoint_is_undone_with_it(store: Store) -> None:
+    # A put joins the enclosing transaction; the savepoint of whoever catches
+    # the error undoes the row and its lookup keys together.
+    with store.transaction():
+        with pytest.raises(RuntimeError), store.transaction():
+            store.put("Task", _task(2, "inner"))
+            raise RuntimeError("undo inner")
+        store.put("Task", _task(3, "outer"))
+    assert store.find("Task", "Engage_Activity_Id__c", "inner") == []
+    assert store.get(ids.make_id("00T", 2)) is None
+    assert store.find("Task", "Engage_Activity_Id__c", "outer") == [
+        ids.make_id("00T", 3)
+    ]
+
+
 def test_all_orders_by_id_and_filters_deleted(store: Store) -> None:
     for n in (3, 1, 2):
         store.put("Task", _task(n, deleted=n == 2))
