@@ -83,7 +83,7 @@ def timed(
             runner.name, runner.argv, runner.env or env_of(settings)
         )
         on_timing = None
-        if profiles is not None and runner.name in PROFILED and spy.PY_SPY.exists():
+        if profiles is not None and runner.name in PROFILED and spy.ENABLED:
 
             def on_timing() -> None:
                 recordings.append(spy.record(runner.name, child.pid, None, LOGS))

@@ -81,6 +81,9 @@ def point(
         used = admin.api_calls() - before
         after = _cpu(worker.pid, writer.pid)
         profiles = _profiles(spies, seconds)
+        libraries = {
+            rec.name: spy.libraries(rec.out) for rec in spies if rec.name != "bench"
+        }
     finally:
         pipe.stop()
     tasks = max(1, int(lat["received"]))
@@ -93,6 +96,7 @@ def point(
             "calls_per_1000": used * 1000 / tasks,
             "load": machine_load(),
             "profiles": profiles,
+            "libraries": libraries,
         }
         | {f"cpu_{n}": 1000 * s / tasks for n, s in zip(names, spent, strict=True)}
     )
@@ -105,8 +109,8 @@ def point(
 
 
 def _spy(worker: int, writer: int, logs: Path, seconds: float) -> list[spy.Recording]:
-    """BENCH_PYSPY=1: py-spy on the worker, the writer and this process (the
-    sandbox's threads and the load generator) through the timed window."""
+    """py-spy (unless BENCH_PYSPY=0) on the worker, the writer and this process
+    (the sandbox's threads and the load generator) through the timed window."""
     if not spy.ENABLED:
         return []
     pids = {"worker": worker, "writer": writer, "bench": os.getpid()}
@@ -217,20 +221,24 @@ def section(
         "0.50-0.52 s with 20,000 calls published at once, so on this traffic its "
         "cost is per event, not per batch (the headline's 0.20 s has no writer "
         "running: here the worker's results agent also consumes and decodes "
-        "every Task's `WriteResult`, through Faust's per-message path). "
-        "BENCH_PYSPY=1 adds each process's top entries below.",
+        "every Task's `WriteResult`, through Faust's per-message path).",
         "",
     ]
-    for p in points:
-        profiles: Any = p.get("profiles")
-        if profiles:
-            lines += [
-                f"py-spy (BENCH_PYSPY=1, GIL-holding samples) at WRITER_LINGER_MS "
-                f"{p['linger_ms']:.0f}:",
-                "",
-                *spy.lines(profiles),
-                "",
-            ]
+    judged = best or (points[0] if points else {})
+    profiles: Any = judged.get("profiles")
+    if profiles:
+        libraries: Any = judged.get("libraries") or {}
+        lines += [
+            "py-spy (GIL-holding samples at 50/s; BENCH_PYSPY=0 turns it off) at "
+            f"WRITER_LINGER_MS {judged['linger_ms']:.0f}, the setting judged above. "
+            "By library (a sample counts for the library whose code was innermost; "
+            "asyncio is the event loop's own work): "
+            + "; ".join(spy.by_library(n, f) for n, f in libraries.items())
+            + ".",
+            "",
+            *spy.lines(profiles),
+            "",
+        ]
     lines.append("")
     return lines
 

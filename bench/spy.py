@@ -1,4 +1,5 @@
-"""BENCH_PYSPY=1: py-spy samples of the processes a part runs, as top-entry tables.
+"""py-spy samples of the processes a part runs, as top-entry tables (on when the
+venv has py-spy; BENCH_PYSPY=0 turns it off).
 
 py-spy records each process (`--nonblocking`, so the target is never paused) for a
 fixed span; its raw output (one collapsed stack and a count per line) is summed by
@@ -17,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ENABLED = os.environ.get("BENCH_PYSPY", "") not in ("", "0")
 PY_SPY = Path(sys.executable).with_name("py-spy")
+ENABLED = os.environ.get("BENCH_PYSPY", "1") not in ("", "0") and PY_SPY.exists()
 # Our packages: a frame from one of them counts as ours for the inclusive table.
 OURS = ("streams/", "connectors/", "domain/", "ground/", "sandbox/", "engage_sync/")
 
@@ -112,6 +113,15 @@ def lines(profiles: list[Profile], n: int = 6) -> list[str]:
             f"| {p.name} ({p.samples:,}) | {p.top(p.leaf, n)} | {p.top(p.ours, n)} |"
         )
     return out
+
+
+def by_library(name: str, found: tuple[int, Counter[str]]) -> str:
+    """One line: a process's samples as shares per library (see `libraries`)."""
+    total, libs = found
+    shares = ", ".join(
+        f"{lib} {100 * n / max(1, total):.0f}%" for lib, n in libs.most_common()
+    )
+    return f"{name} ({total:,} samples): {shares}"
 
 
 # Where a sample's CPU is spent, by library: the innermost frame that belongs to one

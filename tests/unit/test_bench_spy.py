@@ -62,3 +62,11 @@ def test_samples_go_to_the_innermost_library_and_bare_stdlib_to_stdlib(
         "asyncio": 2,
         "stdlib": 4,
     }
+
+
+def test_by_library_line_gives_each_librarys_share_largest_first() -> None:
+    from collections import Counter
+
+    line = spy.by_library("worker", (200, Counter({"ours": 50, "asyncio": 150})))
+
+    assert line == "worker (200 samples): asyncio 75%, ours 25%"
