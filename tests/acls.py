@@ -43,7 +43,7 @@ def role_grants(settings: KafkaSettings) -> dict[str, list[Grant]]:
         for family in ("engage", "salesforce")
     ]
     snapshot = [t.settings.name]  # read to its end by writing markers: READ + WRITE
-    worker_reads = [t.calls, t.emails, t.contact_actions, t.records, t.results]
+    worker_reads = [t.calls, t.emails, t.contact_actions, t.records, t.links]
     worker_state = [t.users, t.parked, t.contacts, t.accounts]
     return {
         "topics": [
@@ -68,7 +68,7 @@ def role_grants(settings: KafkaSettings) -> dict[str, list[Grant]]:
         "writer": groups
         + see_all
         + _topics([t.commands.name], "READ")
-        + _topics([t.results.name, t.dlq.name], "WRITE")
+        + _topics([t.results.name, t.links.name, t.dlq.name], "WRITE")
         + _topics([t.api_usage.name, *snapshot], "READ", "WRITE"),
         "poller": groups
         + see_all

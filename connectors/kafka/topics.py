@@ -40,6 +40,9 @@ class Topics:
             f"{p}salesforce.commands", n, "SalesforceCommand", "parent record id"
         )
         self.results = TopicSpec(f"{p}salesforce.results", n, "WriteResult", "event_id")
+        # The link reports of `results` again: what the worker's links agent reads,
+        # so it never consumes a Task's result.
+        self.links = TopicSpec(f"{p}salesforce.links", n, "WriteResult", "event_id")
         self.parked = TopicSpec(
             f"{p}engage.activities.parked", n, "ParkedActivity", "event_id", COMPACT
         )
@@ -80,6 +83,7 @@ class Topics:
             self.users,
             self.commands,
             self.results,
+            self.links,
             self.parked,
             self.records,
             self.contacts,

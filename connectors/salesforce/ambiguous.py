@@ -17,13 +17,13 @@ from connectors.kafka import clients
 from connectors.kafka.ends import MissingTopic, TopicReader
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
+from connectors.salesforce.outcomes import AMBIGUOUS
+from connectors.salesforce.outcomes import LINKED_STATUSES as LINKED
 from domain.commands import ReadById
 from domain.ids import object_of
 from ground.settings import KafkaSettings
 
-AMBIGUOUS = "ambiguous-match"
 PICK_PREFIX = "pick-"
-LINKED = {"LINKED", "CREATED", "LINKED_BY_DUPLICATE_RULE"}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,17 @@ from typing import Any
 
 from connectors.kafka.deadletter import Origin
 
+# WriteResult status codes of a link command's outcome (the linker's answers).
+LINKED_STATUSES = frozenset({"LINKED", "CREATED", "LINKED_BY_DUPLICATE_RULE"})
+AMBIGUOUS = "ambiguous-match"
+LINK_STATUSES = LINKED_STATUSES | {AMBIGUOUS}
+
+
+def is_link_report(result: dict[str, Any]) -> bool:
+    """A result the worker's links agent acts on: published to `salesforce.links`
+    as well as to `salesforce.results` (which every other reader follows)."""
+    return result.get("status_code") in LINK_STATUSES
+
 
 @dataclass
 class WriterStats:

@@ -13,13 +13,14 @@ from confluent_kafka import Consumer, Message, TopicPartition
 
 from connectors.kafka import clients
 from connectors.kafka.deadletter import DeadLetters, Origin
+from connectors.kafka.ports import Producer
 from connectors.kafka.serde import DecodeError, RegistryUnavailable, Serde
 from connectors.kafka.topics import Topics
 from connectors.kafka.window import where
 from connectors.salesforce.batch import BatchWriter
 from connectors.salesforce.budget import Governor
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.outcomes import Pending, WriterStats
+from connectors.salesforce.outcomes import Pending, WriterStats, is_link_report
 from connectors.salesforce.pacing import Pacer, Stopping
 from connectors.salesforce.usage import ClientUsage, UsageLedger
 from ground import metrics
@@ -226,19 +227,26 @@ class SalesforceWriter:
 
 
 class KafkaPublisher:
-    """The publisher port on Kafka: results keyed by event id, Connect-style DLQ."""
+    """The publisher port on Kafka: results keyed by event id (link reports also on
+    `salesforce.links`), Connect-style DLQ."""
 
-    def __init__(self, kafka: KafkaSettings, serde: Serde, topics: Topics) -> None:
-        self._producer = clients.AckingProducer(kafka)
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        serde: Serde,
+        topics: Topics,
+        producer: Producer | None = None,
+    ) -> None:
+        self._producer = producer or clients.AckingProducer(kafka)
         self._dlq = DeadLetters(self._producer, topics.dlq.name)
         self._serde, self._results = serde, topics.results.name
+        self._links = topics.links.name
 
     def result(self, result: dict[str, Any]) -> None:
-        self._producer.produce(
-            self._results,
-            self._serde.encode("WriteResult", result),
-            key=result["event_id"].encode(),
-        )
+        value, key = self._serde.encode("WriteResult", result), result["event_id"]
+        self._producer.produce(self._results, value, key=key.encode())
+        if is_link_report(result):
+            self._producer.produce(self._links, value, key=key.encode())
 
     def dead_letter(
         self, origin: Origin, error: BaseException | str, reason: str

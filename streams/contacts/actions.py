@@ -12,6 +12,7 @@ from typing import Any
 
 from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import DecodeError
+from connectors.salesforce.outcomes import LINK_STATUSES
 from domain.commands import Command, LeadStatus, LinkRequest, ReadById
 from domain.contacts.mapping import apply_engage_edit, apply_salesforce
 from domain.contacts.models import CORE_FIELDS, EngageContact
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 OPT_OUT = ("email_opt_out", "HasOptedOutOfEmail")
 LEAD_STATUS = ("status", "Status")
-LINK_STATUSES = {"LINKED", "CREATED", "LINKED_BY_DUPLICATE_RULE", "ambiguous-match"}
 # The result of an add whose contact was linked already (not a new link).
 ALREADY_LINKED = "already-linked"
 

@@ -58,7 +58,8 @@ def register(
     async def contact_actions(stream: faust.StreamT) -> None:
         await run_batches(stream, contact_actions_loop)
 
-    @app.agent(app.topic(topics.results.name, acks=True), concurrency=1,
+    # Link reports only (`salesforce.links`): a Task's result never reaches it.
+    @app.agent(app.topic(topics.links.name, acks=True), concurrency=1,
                name="links_from_salesforce_results")
     async def links_from_salesforce_results(stream: faust.StreamT) -> None:
         await run_batches(stream, results)
