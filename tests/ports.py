@@ -184,6 +184,10 @@ class MemoryContactStore:
     def by_salesforce_id(self, salesforce_id: str) -> EngageContact | None:
         return self._latest(lambda c: c.salesforce_id == salesforce_id)
 
+    def by_salesforce_ids(self, salesforce_ids: list[str]) -> dict[str, EngageContact]:
+        found = {sf_id: self.by_salesforce_id(sf_id) for sf_id in salesforce_ids}
+        return {sf_id: c for sf_id, c in found.items() if c is not None}
+
     def known(self, ids: list[str], salesforce_ids: list[str]) -> set[str]:
         wanted = set(ids) | set(salesforce_ids)
         stored = {c.engage_contact_id for c in self.contacts.values()}

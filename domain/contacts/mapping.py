@@ -68,8 +68,13 @@ def apply_salesforce(
     record: Mapping[str, Any],
     rows: Sequence[MappingRow],
     modified_ms: int,
+    **attributes: Any,
 ) -> EngageContact:
-    """The contact with a Salesforce record's mapped values applied per direction."""
+    """The contact with a Salesforce record's mapped values applied per direction.
+
+    `attributes` (the link, scope and update time the record gives the contact)
+    are set in the same copy: one copy per record, not one per change.
+    """
     values: dict[str, str | None] = {}
     times: dict[str, int] = {}
     for row in rows:
@@ -86,9 +91,7 @@ def apply_salesforce(
                 continue
         values[row.engage] = incoming
         times[row.engage] = modified_ms
-    if not values:
-        return contact
-    return contact.with_values(values, times)
+    return contact.with_values(values, times, **attributes)
 
 
 def apply_engage_edit(

@@ -41,15 +41,25 @@ class EngageContact:
         return self.fields.get(name)
 
     def with_values(
-        self, values: dict[str, str | None], times: dict[str, int]
+        self,
+        values: dict[str, str | None],
+        times: dict[str, int],
+        **attributes: Any,
     ) -> EngageContact:
+        """The contact with `values` (and their `times`) applied, and `attributes`
+        (e.g. the link, scope and update time) set, in one copy."""
+        if not values:
+            return replace(self, **attributes) if attributes else self
         # Any: mypy cannot see that the keys are all `str | None` fields.
-        core: dict[str, Any] = {k: v for k, v in values.items() if k in CORE_FIELDS}
-        extra = {k: v for k, v in values.items() if k not in CORE_FIELDS}
+        core: dict[str, Any] = {}
+        extra: dict[str, str | None] = {}
+        for name, value in values.items():
+            (core if name in CORE_FIELDS else extra)[name] = value
         return replace(
             self,
             **core,
-            fields={**self.fields, **extra},
+            **attributes,
+            fields={**self.fields, **extra} if extra else self.fields,
             field_times={**self.field_times, **times},
         )
 

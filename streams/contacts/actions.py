@@ -339,9 +339,13 @@ class ContactActions:
         stamp = str(result["record"].get("LastModifiedDate") or "")
         modified = epoch_millis(stamp) or _ms(result["written_at"])
         # Found or created: Engage takes Salesforce's values for the mapped fields.
-        mapped = apply_salesforce(contact, result["record"], crm.mapping(obj), modified)
-        linked = replace(
-            mapped, salesforce_id=result["salesforce_id"], salesforce_object=obj
+        linked = apply_salesforce(
+            contact,
+            result["record"],
+            crm.mapping(obj),
+            modified,
+            salesforce_id=result["salesforce_id"],
+            salesforce_object=obj,
         )
         self.c.emit(contact, linked)
         self.stats.links += 1

@@ -51,6 +51,10 @@ class CopyStore(Protocol):
         """The contact linked to this Lead or Contact."""
         ...
 
+    def by_salesforce_ids(self, salesforce_ids: list[str]) -> dict[str, EngageContact]:
+        """`by_salesforce_id` for a batch's ids in one look: the found ones only."""
+        ...
+
     def known(self, ids: list[str], salesforce_ids: list[str]) -> set[str]:
         """Which of `ids` (Engage ids) and `salesforce_ids` are stored, in one look."""
         ...

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,6 +27,10 @@ from streams.contacts.ports import CopyStore
 
 log = logging.getLogger(__name__)
 
+# A header on every contact this worker publishes: a random id per start, so its
+# follower skips what it published itself (the store holds it already).
+ORIGIN_HEADER = "engage.origin"
+
 
 def _ms(value: Any) -> int:
     return (
@@ -41,6 +48,7 @@ class InboundStats:
     unchanged: int = 0
     out_of_scope_skipped: int = 0
     dead_letters: int = 0
+    own_skipped: int = 0  # our own contacts, not read back by the follower
 
 
 class ContactsProcessor:
@@ -76,6 +84,10 @@ class ContactsProcessor:
         self._lock = threading.Lock()
         self._follower: threading.Thread | None = None
         self._stop = threading.Event()
+        self.origin = uuid.uuid4().hex.encode()
+        # During `handle`: what the store held per Salesforce id of the batch before
+        # it (None: nothing), read in one query; an id is dropped once changed.
+        self._by_sf: dict[str, EngageContact | None] | None = None
 
     @property
     def lock(self) -> threading.Lock:
@@ -154,10 +166,16 @@ class ContactsProcessor:
                 )
 
     def _follow(self, start: Ends) -> None:
-        # Other workers' changes (and our own, read back) keep the global view current.
+        # Other workers' changes keep the global view current. Our own are in the
+        # store already (put with the same time before they were produced), so they
+        # are skipped unread; a batch rolled back after Kafka took some of its
+        # contacts is redone (retried, or rebuilt by the restart), which puts them.
         with TopicReader.open(self.kafka) as reader:
             topic = self.topics.contacts.name
             for msg in follow(reader, topic, self._stop.is_set, start):
+                if self.published_here(msg.headers()):
+                    self.stats.own_skipped += 1
+                    continue
                 try:
                     self._apply_topic_record(msg)
                 except (DecodeError, RegistryUnavailable):
@@ -165,6 +183,11 @@ class ContactsProcessor:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def published_here(self, headers: object) -> bool:
+        """Whether a record with these headers (a message's `headers()`: a list of
+        pairs, or None) was published by this worker since it started."""
+        return isinstance(headers, list) and (ORIGIN_HEADER, self.origin) in headers
 
     # -- look-ups for the activity agent (its ContactCopy port) -----------------
     def find(self, engage_contact_id: str, email: str | None) -> EngageContact | None:
@@ -183,10 +206,11 @@ class ContactsProcessor:
     def handle(self, batch: Sequence[Origin]) -> None:
         if not self.loaded:
             self.load()
+        self.stats.records_in += len(batch)
+        for topic, count in Counter(origin.topic for origin in batch).items():
+            metrics.EVENTS_IN.labels(metrics.process(), topic).inc(count)
         decoded: list[tuple[dict[str, Any], CrmSettings | None]] = []
         for origin in batch:
-            self.stats.records_in += 1
-            metrics.EVENTS_IN.labels(metrics.process(), origin.topic).inc()
             try:
                 record = self.serde.decode("SalesforceRecord", origin.value)
             except DecodeError as exc:
@@ -194,63 +218,89 @@ class ContactsProcessor:
                 continue
             crm: CrmSettings | None = self.settings()
             decoded.append((record, crm))
+        sf_ids = [r["salesforce_id"] for r, _ in decoded if r["object"] != "Account"]
         with self._lock, self.store.batch():
             self._may_match = self.store.has_unlinked()
-            for record, crm in decoded:
-                if record["object"] == "Account":
-                    self._account(record, crm)
-                else:
-                    self._contact(record, crm)
-            # Inside the transaction: if Kafka does not acknowledge the changes,
-            # the copy rolls back too, so redoing the batch emits them again.
-            self.producer.flush()
+            self._by_sf = dict.fromkeys(sf_ids)
+            self._by_sf.update(self.store.by_salesforce_ids(sf_ids))
+            try:
+                for record, crm in decoded:
+                    if record["object"] == "Account":
+                        self._account(record, crm)
+                    else:
+                        self._contact(record, crm)
+                # Inside the transaction: if Kafka does not acknowledge the changes,
+                # the copy rolls back too, so redoing the batch emits them again
+                # (the follower skips our own records: the redo is what puts them).
+                self.producer.flush()
+            finally:
+                self._by_sf = None
 
     def emit(self, before: EngageContact | None, after: EngageContact) -> None:
         """Keep and publish `after` (its time moved to now), unless nothing changed."""
+        self._emit(before, after, stamped=False)
+
+    def _emit(
+        self, before: EngageContact | None, after: EngageContact, stamped: bool
+    ) -> None:
+        # stamped: `after` carries its update time already (set in its one copy).
         if not changed(before, after):
             self.stats.unchanged += 1
             return
-        after = replace(after, updated_at_ms=max(after.updated_at_ms, _now_ms()))
+        if not stamped:
+            after = replace(after, updated_at_ms=max(after.updated_at_ms, _now_ms()))
         self.store.put(after)
+        if self._by_sf is not None:
+            # Whoever holds these Salesforce ids now, the store (in this batch's
+            # transaction) knows: a second record of a new person finds the first.
+            for sf_id in (before and before.salesforce_id, after.salesforce_id):
+                if sf_id:
+                    self._by_sf.pop(sf_id, None)
         self.producer.produce(
             self.topics.contacts.name,
             self.serde.encode("EngageContact", after.to_record()),
             after.engage_contact_id.encode(),
+            headers=[(ORIGIN_HEADER, self.origin)],
         )
         self.stats.contacts_out += 1
 
+    def _change(self, contact: EngageContact, **changes: Any) -> None:
+        """Emit `contact` with `changes` and its new update time, in one copy."""
+        stamp = max(contact.updated_at_ms, _now_ms())
+        self._emit(contact, replace(contact, **changes, updated_at_ms=stamp), True)
+
+    def _linked(self, sf_id: str) -> EngageContact | None:
+        """The contact linked to `sf_id`: from the batch's look-up while unchanged."""
+        if self._by_sf is not None and sf_id in self._by_sf:
+            return self._by_sf[sf_id]
+        return self.store.by_salesforce_id(sf_id)
+
     def _contact(self, record: dict[str, Any], crm: CrmSettings | None) -> None:
         sf_id, obj = record["salesforce_id"], record["object"]
-        existing = self.store.by_salesforce_id(sf_id)
+        existing = self._linked(sf_id)
         if record["is_deleted"]:
             if existing is not None:
                 master = record["master_record_id"]
                 # A merge loser relinks to the winner; a plain delete unlinks.
-                self.emit(
+                self._change(
                     existing,
-                    replace(
-                        existing,
-                        salesforce_id=master,
-                        salesforce_object=obj if master else None,
-                        in_scope=existing.in_scope if master else False,
-                    ),
+                    salesforce_id=master,
+                    salesforce_object=obj if master else None,
+                    in_scope=existing.in_scope if master else False,
                 )
             return
         if obj == "Lead" and record["is_converted"] and record["converted_contact_id"]:
             if existing is not None:
-                self.emit(
+                self._change(
                     existing,
-                    replace(
-                        existing,
-                        salesforce_id=record["converted_contact_id"],
-                        salesforce_object="Contact",
-                    ),
+                    salesforce_id=record["converted_contact_id"],
+                    salesforce_object="Contact",
                 )
             return
         if not record["in_scope"]:
             # Out of scope: Engage keeps its copy, marked, and stops taking updates.
             if existing is not None:
-                self.emit(existing, replace(existing, in_scope=False))
+                self._change(existing, in_scope=False)
             else:
                 self.stats.out_of_scope_skipped += 1
             return
@@ -264,11 +314,17 @@ class ContactsProcessor:
             )
         base = matched or EngageContact(engage_contact_id=f"sf-{sf_id}")
         rows = crm.mapping(obj) if crm else default_mapping(obj)
-        mapped = apply_salesforce(base, fields, rows, _ms(record["last_modified"]))
-        self.emit(
-            matched,
-            replace(mapped, salesforce_id=sf_id, salesforce_object=obj, in_scope=True),
+        after = apply_salesforce(
+            base,
+            fields,
+            rows,
+            _ms(record["last_modified"]),
+            salesforce_id=sf_id,
+            salesforce_object=obj,
+            in_scope=True,
+            updated_at_ms=max(base.updated_at_ms, _now_ms()),
         )
+        self._emit(matched, after, stamped=True)
 
     def _account(self, record: dict[str, Any], crm: CrmSettings | None) -> None:
         ecid = f"sf-{record['salesforce_id']}"
@@ -304,6 +360,4 @@ class ContactsProcessor:
 
 
 def _now_ms() -> int:
-    import time
-
     return int(time.time() * 1000)

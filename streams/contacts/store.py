@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import marshal
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from domain.contacts.models import EngageContact
 from domain.contacts.normalize import name_phone_key, normalize_email
@@ -20,6 +22,23 @@ CREATE INDEX IF NOT EXISTS contacts_np ON contacts(name_phone);
 CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, sf_id TEXT, body TEXT);
 CREATE INDEX IF NOT EXISTS accounts_sf ON accounts(sf_id);
 """
+# Most ids in one `IN (...)`: far below SQLite's bound on a statement's variables.
+_IDS_PER_QUERY = 500
+
+
+def _body(contact: EngageContact) -> bytes:
+    # marshal, not JSON: about 4x cheaper to write and 1.5x to read. The file is a
+    # cache of this process's (rebuilt from engage.contacts at every start), so the
+    # format never has to outlive this Python version.
+    return marshal.dumps(contact.to_record())
+
+
+def _contact(body: bytes | str) -> EngageContact:
+    # A str body is JSON, as earlier versions wrote them.
+    record: dict[str, Any] = (
+        marshal.loads(body) if isinstance(body, bytes) else json.loads(body)  # noqa: S302
+    )
+    return EngageContact.from_record(record)
 
 
 class ContactStore:
@@ -33,8 +52,11 @@ class ContactStore:
         self.db = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None
         )
+        # The rollback journal in memory, not OFF: without one, ROLLBACK cannot
+        # undo a batch (in memory nothing, on disk what spilled from the cache), and
+        # a batch whose outputs Kafka did not acknowledge must leave no trace here.
         self.db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA
+            "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF;" + _SCHEMA
         )
         self.phone_region = phone_region
 
@@ -56,7 +78,7 @@ class ContactStore:
             normalize_email(contact.email),
             key,
             contact.updated_at_ms,
-            json.dumps(contact.to_record(), separators=(",", ":")),
+            _body(contact),
         )
 
     def put(self, contact: EngageContact) -> None:
@@ -98,13 +120,28 @@ class ContactStore:
             f"SELECT body FROM contacts WHERE {where} ORDER BY updated DESC LIMIT 1",  # noqa: S608
             (arg,),
         ).fetchone()
-        return EngageContact.from_record(json.loads(row[0])) if row else None
+        return _contact(row[0]) if row else None
 
     def get(self, engage_contact_id: str) -> EngageContact | None:
         return self._one("id=?", engage_contact_id)
 
     def by_salesforce_id(self, salesforce_id: str) -> EngageContact | None:
         return self._one("sf_id=?", salesforce_id)
+
+    def by_salesforce_ids(self, salesforce_ids: list[str]) -> dict[str, EngageContact]:
+        """`by_salesforce_id` for many at once (a batch's): the found ones only."""
+        wanted = list(dict.fromkeys(salesforce_ids))
+        found: dict[str, EngageContact] = {}
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            rows = self.db.execute(
+                "SELECT sf_id, body FROM contacts"  # noqa: S608
+                f" WHERE sf_id IN ({','.join('?' * len(chunk))}) ORDER BY updated",
+                chunk,
+            )
+            # Ascending: an id's latest contact is the one kept, as by_salesforce_id's.
+            found.update((sf_id, _contact(body)) for sf_id, body in rows)
+        return found
 
     def unlinked_by_email(self, email: str | None) -> EngageContact | None:
         return self._one("email=? AND sf_id IS NULL", normalize_email(email))
@@ -142,7 +179,7 @@ class ContactStore:
 
     def all(self) -> list[EngageContact]:
         rows = self.db.execute("SELECT body FROM contacts ORDER BY id").fetchall()
-        return [EngageContact.from_record(json.loads(r[0])) for r in rows]
+        return [_contact(r[0]) for r in rows]
 
     def put_account(self, record: dict[str, object]) -> None:
         self.db.execute(

@@ -315,6 +315,57 @@ def test_apply_salesforce_leaves_link_scope_and_update_time_alone() -> None:
     assert (after.in_scope, after.updated_at_ms) == (False, 123)
 
 
+def _counting_copies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count `dataclasses.replace` copies made of contacts (the models' import)."""
+    import domain.contacts.models as models
+
+    copies: list[int] = []
+    real = models.replace
+
+    def counted(obj: Any, /, **changes: Any) -> Any:
+        copies.append(1)
+        return real(obj, **changes)
+
+    monkeypatch.setattr(models, "replace", counted)
+    return copies
+
+
+def test_apply_salesforce_sets_link_scope_and_time_in_the_values_one_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    copies = _counting_copies(monkeypatch)
+    rows = [_row(S2E), MappingRow(engage="salutation", salesforce="Salutation")]
+    after = apply_salesforce(
+        _contact(in_scope=False),
+        {"Title": "CTO", "Salutation": "Dr."},
+        rows,
+        999,
+        salesforce_id="00Q000000000001",
+        salesforce_object="Lead",
+        in_scope=True,
+        updated_at_ms=1234,
+    )
+    assert (after.title, after.fields) == ("CTO", {"salutation": "Dr."})
+    assert after.field_times == {"title": 999, "salutation": 999}
+    assert (after.salesforce_id, after.salesforce_object) == ("00Q000000000001", "Lead")
+    assert (after.in_scope, after.updated_at_ms) == (True, 1234)
+    assert len(copies) == 1
+
+
+def test_apply_salesforce_sets_the_attributes_when_no_value_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    copies = _counting_copies(monkeypatch)
+    before = _titled("Engage", ENGAGE_TIME)
+    # An older Salesforce change of a most-recent-wins field: no value is taken.
+    after = apply_salesforce(
+        before, {"Title": "Old"}, [_row(BI)], ENGAGE_TIME - 1, salesforce_id="003X"
+    )
+    assert (after.title, after.field_times) == ("Engage", before.field_times)
+    assert after.salesforce_id == "003X"
+    assert len(copies) == 1
+
+
 def test_apply_salesforce_does_not_mutate_the_input_contact() -> None:
     before = _contact(
         title="Old", fields={"salutation": "Mr."}, field_times={"title": 1}
