@@ -31,18 +31,21 @@ class Slow(Exception):
     """This value is not one the writer is sure of: encode the record with fastavro."""
 
 
-def _long(out: bytearray, n: int) -> None:
+def _varint(n: int) -> bytes:
     """Zig-zag varint, as Avro writes `int` and `long`."""
-    if 0 <= n < 64:  # one byte: lengths and union indexes, mostly
-        out.append(n << 1)
-        return
     if not LONG_MIN <= n <= LONG_MAX:
         raise Slow
     n = (n << 1) ^ (n >> 63)
+    out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
     out.append(n)
+    return bytes(out)
+
+
+# 0..63 as one zig-zag byte each: lengths, counts and small longs, written inline.
+SMALL = tuple(bytes([n << 1]) for n in range(64))
 
 
 def _millis(value: Any) -> int:
@@ -53,12 +56,6 @@ def _millis(value: Any) -> int:
         raise Slow  # a naive datetime is read as local time: leave it to fastavro
     delta = value - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
-
-
-def _tag(index: int) -> bytes:
-    out = bytearray()
-    _long(out, index)
-    return bytes(out)
 
 
 _PRIMITIVES = ("null", "boolean", "long", "double", "string")
@@ -99,7 +96,8 @@ class _Source:
         self.lines: list[str] = []
         self.names: dict[str, Any] = {
             "Slow": Slow,
-            "_long": _long,
+            "SMALL": SMALL,
+            "_varint": _varint,
             "_millis": _millis,
         }
         self._count = 0
@@ -122,9 +120,16 @@ def _string(src: _Source, v: str, d: int, checked: bool = False) -> None:
         src.add(d, f"if type({v}) is not str: raise Slow")
     b = src.var("b")
     src.add(d, f"{b} = {v}.encode()")
-    src.add(d, f"if len({b}) < 64: out.append(len({b}) << 1)")
-    src.add(d, f"else: _long(out, len({b}))")
+    _long(src, f"len({b})", d, small_only=True)
     src.add(d, f"out += {b}")
+
+
+def _long(src: _Source, expression: str, d: int, small_only: bool = False) -> None:
+    """Write an int: one byte from the table if it is in 0..63, else its varint."""
+    n = src.var("n")
+    src.add(d, f"{n} = {expression}")
+    low = "" if small_only else f"0 <= {n} and "
+    src.add(d, f"out += SMALL[{n}] if {low}{n} < 64 else _varint({n})")
 
 
 def _scalar(src: _Source, kind: str, v: str, d: int, checked: bool) -> None:
@@ -134,13 +139,14 @@ def _scalar(src: _Source, kind: str, v: str, d: int, checked: bool) -> None:
     if kind == "null":
         src.add(d, f"if {v} is not None: raise Slow")
     elif kind == "boolean":
-        src.add(d, f"out.append(1 if {v} else 0)")
+        true, false = src.const(b"\x01"), src.const(b"\x00")
+        src.add(d, f"out += {true} if {v} else {false}")
     elif kind == "long":
-        src.add(d, f"_long(out, {v})")
+        _long(src, v, d)
     elif kind == "double":
         src.add(d, f"out += {src.const(struct.Struct('<d').pack)}({v})")
     elif kind == "timestamp-millis":
-        src.add(d, f"_long(out, _millis({v}))")
+        _long(src, f"_millis({v})", d)
     else:
         _string(src, v, d, checked)
 
@@ -159,7 +165,7 @@ def _union(src: _Source, branches: list[Any], v: str, d: int) -> None:
         if pytype is int and kind == "double":
             continue  # an int as a double: rare, left to fastavro
         src.add(d, f"{keyword} {t} is {src.const(pytype)}:")
-        src.add(d + 1, f"out += {src.const(_tag(index))}")
+        src.add(d + 1, f"out += {src.const(_varint(index))}")
         _scalar(src, kind, v, d + 1, checked=True)
         keyword = "elif"
     src.add(d, "else: raise Slow  # tuple notation, subclasses, what fastavro coerces")
@@ -180,7 +186,7 @@ def _write(src: _Source, schema: Any, v: str, d: int) -> None:
             src.add(d, f"{f} = {v}[{field['name']!r}]")
             _write(src, field["type"], f, d)
     elif kind == "enum":
-        index = {s: _tag(i) for i, s in enumerate(schema["symbols"])}
+        index = {s: _varint(i) for i, s in enumerate(schema["symbols"])}
         e = src.var("e")
         src.add(d, f"{e} = {src.const(index)}.get({v}) if type({v}) is str else None")
         src.add(d, f"if {e} is None: raise Slow")
@@ -189,11 +195,11 @@ def _write(src: _Source, schema: Any, v: str, d: int) -> None:
         k, item = src.var("k"), src.var("i")
         src.add(d, f"if type({v}) is not dict: raise Slow")
         src.add(d, f"if {v}:")
-        src.add(d + 1, f"_long(out, len({v}))")
+        _long(src, f"len({v})", d + 1)
         src.add(d + 1, f"for {k}, {item} in {v}.items():")
         _string(src, k, d + 2)
         _write(src, schema["values"], item, d + 2)
-        src.add(d, "out.append(0)")
+        src.add(d, "out += SMALL[0]  # the end of the map's blocks")
     elif kind == "double":
         # fastavro writes float(value) for a double field: not this writer's job.
         raise Unsupported("double outside a union")

@@ -184,8 +184,10 @@ class Codec:
     _writer_cache: dict[int, Any] = field(default_factory=dict)
     _fast: Writer | None = field(default=None, init=False)
     _header: bytes = field(default=b"", init=False)
+    _own_single_object: bytes = field(default=b"", init=False)
 
     def __post_init__(self) -> None:
+        self._own_single_object = SINGLE_OBJECT_MAGIC + self.schema.fingerprint
         if self.schema.name in FAST_WRITERS:
             try:
                 self._fast = compile_writer(self.schema.parsed)
@@ -224,8 +226,11 @@ class Codec:
     def decode(self, data: bytes | None) -> dict[str, Any]:
         if not data:
             raise DecodeError("empty message")
-        writer = self._writer_schema(data)
-        offset = 10 if data[:2] == SINGLE_OBJECT_MAGIC else 5
+        if data.startswith(self._own_single_object):  # the usual case: one compare
+            writer, offset = self.schema.parsed, 10
+        else:
+            writer = self._writer_schema(data)
+            offset = 10 if data[:2] == SINGLE_OBJECT_MAGIC else 5
         # Written with our own schema (the usual case): no resolution to do, and
         # fastavro's resolving reader costs about twice the plain one.
         reader = None if writer is self.schema.parsed else self.schema.parsed
