@@ -49,6 +49,8 @@ def _commands(rng: random.Random) -> list[dict[str, Any]]:
     task_fields = {
         f"Field{i}__c": rng.choice(ODD_VALUES) for i in range(rng.randrange(0, 15))
     }
+    by_id = {"command_id": "c", "record_id": "00Q", "engage_contact_id": "ec"}
+    by_id |= {"issued_at": at}
     return [
         TaskUpsert.for_activity(f"call-{text}", task_fields, at).to_avro(),
         TaskUpsert(command_id="e", fields={}, issued_at=at).to_avro(),
@@ -60,27 +62,14 @@ def _commands(rng: random.Random) -> list[dict[str, Any]]:
             create=rng.random() < 0.5,
             issued_at=at,
         ).to_avro(),
-        ReadById(
-            command_id="copy",
-            sobject="Contact",
-            record_id=text,
-            engage_contact_id="ec",
-            issued_at=at,
-        ).to_avro(),  # fmt: skip
-        OptOut(
-            command_id="o",
-            sobject="Lead",
-            record_id="00Q",
-            engage_contact_id=text,
-            issued_at=at,
-        ).to_avro(),  # fmt: skip
-        LeadStatus(
-            command_id="s",
-            record_id="00Q",
-            engage_contact_id="ec",
-            status=text,
-            issued_at=at,
-        ).to_avro(),  # fmt: skip
+        *(
+            command(**common).to_avro()
+            for command, common in (
+                (ReadById, by_id | {"sobject": "Contact", "record_id": text}),
+                (OptOut, by_id | {"sobject": "Lead", "engage_contact_id": text}),
+                (LeadStatus, by_id | {"status": text}),
+            )
+        ),
     ]
 
 
