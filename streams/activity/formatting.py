@@ -132,6 +132,8 @@ def _description(text: str | None) -> str | None:
 
 
 def _activity_date(occurred_at: datetime) -> date:
+    if occurred_at.tzinfo is UTC:  # as the serde decodes every timestamp
+        return occurred_at.date()
     if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
         raise ValueError("occurred_at must be timezone-aware")
     return occurred_at.astimezone(UTC).date()
