@@ -12,10 +12,10 @@ from typing import Any
 
 import fastavro
 import pytest
-from fastavro.schema import parse_schema
+from fastavro.schema import parse_schema, to_parsing_canonical_form
 
 from connectors.kafka.fast_encode import Slow, Unsupported, compile_writer
-from connectors.kafka.serde import EncodeError, Serde
+from connectors.kafka.serde import AvroSchema, Codec, EncodeError, Serde
 from domain.commands import LeadStatus, LinkRequest, OptOut, ReadById, TaskUpsert
 
 NAME = "engage.events.SalesforceCommand"
@@ -205,3 +205,17 @@ def test_a_schema_change_it_covers_still_writes_fastavro_bytes(change: Any) -> N
         assert generated == _fastavro(schema, record)
         compared += 1
     assert compared > 100  # most records take the generated path
+
+
+def test_codec_of_a_schema_the_writer_does_not_cover_encodes_with_fastavro(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    doc = copy.deepcopy(SCHEMA.standalone)
+    doc["fields"].append({"name": "tags", "type": {"type": "array", "items": "string"}})
+    parsed = parse_schema(doc)
+    grown = AvroSchema(NAME, parsed, doc, to_parsing_canonical_form(parsed))
+    codec = Codec(grown, SERDE.catalog)
+    record = TaskUpsert.for_activity("t", {"F": 1}, AT).to_avro() | {"tags": ["a"]}
+    assert codec._fast is None
+    assert "encoded by fastavro only" in caplog.text
+    assert codec.encode(record)[10:] == _fastavro(parsed, record)
