@@ -36,6 +36,17 @@ def _varint(n: int) -> bytes:
     if not LONG_MIN <= n <= LONG_MAX:
         raise Slow
     n = (n << 1) ^ (n >> 63)
+    if 1 << 35 <= n < 1 << 42:  # six bytes: timestamps in millis of 1971-2039
+        return bytes(
+            (
+                n & 0x7F | 0x80,
+                n >> 7 & 0x7F | 0x80,
+                n >> 14 & 0x7F | 0x80,
+                n >> 21 & 0x7F | 0x80,
+                n >> 28 & 0x7F | 0x80,
+                n >> 35,
+            )
+        )
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)

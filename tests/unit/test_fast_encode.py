@@ -14,7 +14,7 @@ import fastavro
 import pytest
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
-from connectors.kafka.fast_encode import Slow, Unsupported, compile_writer
+from connectors.kafka.fast_encode import Slow, Unsupported, _varint, compile_writer
 from connectors.kafka.serde import AvroSchema, Codec, EncodeError, Serde
 from domain.commands import LeadStatus, LinkRequest, OptOut, ReadById, TaskUpsert
 
@@ -219,3 +219,12 @@ def test_codec_of_a_schema_the_writer_does_not_cover_encodes_with_fastavro(
     assert codec._fast is None
     assert "encoded by fastavro only" in caplog.text
     assert codec.encode(record)[10:] == _fastavro(parsed, record)
+
+
+def test_varint_is_fastavros_long_for_every_length_and_sign() -> None:
+    rng = random.Random(9)
+    edges = [s * (1 << b) + d for b in range(64) for s in (1, -1) for d in (-1, 0, 1)]
+    values = [v for v in edges if -(2**63) <= v < 2**63]
+    values += [rng.randrange(-(2**63), 2**63) >> rng.randrange(64) for _ in range(5000)]
+    for value in values:
+        assert _varint(value) == _fastavro("long", value), value
