@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,10 @@ from fastavro.read import SchemaResolutionError
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
 from connectors.kafka import config
+from connectors.kafka.fast_encode import Unsupported, Writer, compile_writer
 from ground.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
 
 # The top-level `schemas/` folder, shipped as package data (pyproject maps it): found
 # through importlib.resources so an installed wheel needs no checkout beside it.
@@ -25,6 +29,9 @@ SCHEMA_DIR: Traversable = resources.files("engage_sync.schemas")
 NAMESPACE = "engage.events"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
+# Schemas encoded by the generated writer (fast_encode.py) where it covers the value;
+# its bytes are tested to be fastavro's for these (tests/unit/test_fast_encode.py).
+FAST_WRITERS = frozenset({f"{NAMESPACE}.SalesforceCommand"})
 
 
 class DecodeError(ValueError):
@@ -175,15 +182,39 @@ class Codec:
     catalog: SchemaCatalog
     registry: SchemaRegistryAdapter | None = None
     _writer_cache: dict[int, Any] = field(default_factory=dict)
+    _fast: Writer | None = field(default=None, init=False)
+    _header: bytes = field(default=b"", init=False)
+    _own_single_object: bytes = field(default=b"", init=False)
+
+    def __post_init__(self) -> None:
+        self._own_single_object = SINGLE_OBJECT_MAGIC + self.schema.fingerprint
+        if self.schema.name in FAST_WRITERS:
+            try:
+                self._fast = compile_writer(self.schema.parsed)
+            except Unsupported as exc:  # the schema grew past it: fastavro alone
+                log.warning("%s: encoded by fastavro only (%s)", self.schema.name, exc)
+
+    def _framing(self) -> bytes:
+        """The wire header; the registry's id for a schema never changes once given."""
+        if not self._header:
+            if self.registry is not None:
+                schema_id = self.registry.schema_id(self.schema)
+                self._header = CONFLUENT_MAGIC + struct.pack(">I", schema_id)
+            else:
+                self._header = SINGLE_OBJECT_MAGIC + self.schema.fingerprint
+        return self._header
 
     def encode(self, record: Mapping[str, Any]) -> bytes:
+        header = self._header or self._framing()
+        if self._fast is not None:
+            out = bytearray(header)
+            try:
+                self._fast(out, record)
+                return bytes(out)
+            except Exception:  # noqa: S110 - Slow, or any doubt: fastavro decides
+                pass
         buf = BytesIO()
-        if self.registry is not None:
-            buf.write(CONFLUENT_MAGIC)
-            buf.write(struct.pack(">I", self.registry.schema_id(self.schema)))
-        else:
-            buf.write(SINGLE_OBJECT_MAGIC)
-            buf.write(self.schema.fingerprint)
+        buf.write(header)
         try:
             fastavro.schemaless_writer(
                 buf, self.schema.parsed, record, strict_allow_default=True
@@ -195,8 +226,11 @@ class Codec:
     def decode(self, data: bytes | None) -> dict[str, Any]:
         if not data:
             raise DecodeError("empty message")
-        writer = self._writer_schema(data)
-        offset = 10 if data[:2] == SINGLE_OBJECT_MAGIC else 5
+        if data.startswith(self._own_single_object):  # the usual case: one compare
+            writer, offset = self.schema.parsed, 10
+        else:
+            writer = self._writer_schema(data)
+            offset = 10 if data[:2] == SINGLE_OBJECT_MAGIC else 5
         # Written with our own schema (the usual case): no resolution to do, and
         # fastavro's resolving reader costs about twice the plain one.
         reader = None if writer is self.schema.parsed else self.schema.parsed

@@ -48,13 +48,16 @@ def call_to_task(
         None if sentiment is None else _label(SENTIMENT_LABELS, sentiment, "sentiment")
     )
     is_conversation = result in CONVERSATION_RESULTS
-    lines = [
-        ("Sentiment", sentiment_label if is_conversation else None),
-        ("Comments", _present(event.get("comments"))),
-        ("VoiceMail Left", _present(event.get("voicemail_title"))),
-        ("Call Recording URL", _present(event.get("recording_url"))),
-    ]
-    description = "\n".join(f"{name}: {value}" for name, value in lines if value)
+    lines = []  # the guide's order; a line only where there is a value
+    if is_conversation and sentiment_label:
+        lines.append(f"Sentiment: {sentiment_label}")
+    if comments := _present(event.get("comments")):
+        lines.append(f"Comments: {comments}")
+    if voicemail := _present(event.get("voicemail_title")):
+        lines.append(f"VoiceMail Left: {voicemail}")
+    if recording := _present(event.get("recording_url")):
+        lines.append(f"Call Recording URL: {recording}")
+    description = "\n".join(lines)
     duration_seconds = int(event["duration_seconds"])
     draft = TaskDraft(
         event_id=event["event_id"],
@@ -129,6 +132,8 @@ def _description(text: str | None) -> str | None:
 
 
 def _activity_date(occurred_at: datetime) -> date:
+    if occurred_at.tzinfo is UTC:  # as the serde decodes every timestamp
+        return occurred_at.date()
     if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
         raise ValueError("occurred_at must be timezone-aware")
     return occurred_at.astimezone(UTC).date()
