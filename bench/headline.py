@@ -266,17 +266,19 @@ def _table(broker: str, n: int, rates: dict[str, Any]) -> list[str]:
             )
             + " | | |",
         ]
-    return [*lines, "", *_profile_lines(rates["profiles"])]
+    return [*lines, "", *profile_lines(rates["profiles"])]
 
 
 LIBRARY_ORDER = ("aiokafka", "faust + mode", "asyncio", "stdlib", "ours")
 
 
-def _profile_lines(profiles: dict[str, Sampled]) -> list[str]:
+def profile_lines(
+    profiles: dict[str, Sampled], worker: str = "activity agent (worker)"
+) -> list[str]:
     """Where the bare agent's and the worker's CPU went while timed (py-spy)."""
     if not profiles:
         return []
-    names = {"bare": "bare Faust agent", "worker": "activity agent (worker)"}
+    names = {"bare": "bare Faust agent", "worker": worker}
     libs = sorted(
         {k for p in profiles.values() for k in p.by_library},
         key=lambda k: (LIBRARY_ORDER.index(k) if k in LIBRARY_ORDER else 99, k),

@@ -16,9 +16,11 @@ from bench.headline import (
     REPO,
     WARM_UP_SHARE,
     Runner,
+    Sampled,
     _output_topic,
     env_of,
     namespace,
+    profile_lines,
     timed,
 )
 from connectors.kafka.clients import AckingProducer, consumer
@@ -85,13 +87,17 @@ def raw_consume(settings: KafkaSettings, n: int) -> Rate:
     return Rate((n - warm_up) / elapsed, cpu * 1000 / (n - warm_up), n)
 
 
-def agent(settings: KafkaSettings, n: int) -> Rate:
+def agent(
+    settings: KafkaSettings, n: int, profiles: dict[str, Sampled] | None = None
+) -> Rate:
     """The real worker: rate from the first to the last EngageContact it published."""
     runner = Runner("worker", cli_argv("worker"), [Topics(settings).contacts.name], n)
-    return timed(settings, runner)
+    return timed(settings, runner, profiles)
 
 
-def bare(settings: KafkaSettings, n: int) -> Rate:
+def bare(
+    settings: KafkaSettings, n: int, profiles: dict[str, Sampled] | None = None
+) -> Rate:
     """The bare Faust agent of the headline (`bench/bare_agent.py`) on these records:
     the worker's App settings, batch loop and serde; decode and a small output."""
     out = _output_topic(settings, "bare-inbound")
@@ -104,7 +110,7 @@ def bare(settings: KafkaSettings, n: int) -> Rate:
             settings, BARE_OUTPUT_TOPIC=out, BARE_INPUT_TOPICS="salesforce.records"
         ),
     )
-    return timed(settings, runner)
+    return timed(settings, runner, profiles)
 
 
 @dataclass(frozen=True)
@@ -196,13 +202,16 @@ def run(bench: Any) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     caches: list[str] = []
+    sampled: dict[str, Sampled] = {}
     for broker in ("apache", "tansu"):
         print(f"  on {broker} …", flush=True)
         settings = namespace(bench.bootstrap(broker))
         publish_records(settings, n)
         raw = raw_consume(settings, n)
-        floor = bare(settings, n)
-        worker = agent(settings, n)
+        # py-spy on Apache Kafka's runs (the broker the targets are judged on).
+        profiles = sampled if broker == "apache" else None
+        floor = bare(settings, n, profiles)
+        worker = agent(settings, n, profiles)
         use = cache_use(settings, n)
         rows = [
             (
@@ -231,6 +240,7 @@ def run(bench: Any) -> list[str]:
         "Phone-normalization cache (the processor's own code on the same records, "
         f"in-process): {'; '.join(caches)}.",
         "",
+        *profile_lines(sampled, "inbound agent (worker)"),
         INBOUND_NOTE,
         "",
     ]
