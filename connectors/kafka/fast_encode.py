@@ -135,6 +135,23 @@ def _string(src: _Source, v: str, d: int, checked: bool = False) -> None:
     src.add(d, f"out += {b}")
 
 
+# Most map keys recur (a command's field names): their written bytes, kept up to here.
+KEYS_REMEMBERED = 1024
+
+
+def _map_key(src: _Source, k: str, d: int) -> None:
+    """A map key, its bytes (length and UTF-8) taken from a table once written."""
+    known, kb, start = src.const({}), src.var("kb"), src.var("s")
+    src.add(d, f"{kb} = {known}.get({k}) if type({k}) is str else None")
+    src.add(d, f"if {kb} is None:")
+    src.add(d + 1, f"{start} = len(out)")
+    _string(src, k, d + 1)
+    src.add(d + 1, f"if len({known}) < {KEYS_REMEMBERED}:")
+    src.add(d + 2, f"{known}[{k}] = bytes(out[{start}:])")
+    src.add(d, "else:")
+    src.add(d + 1, f"out += {kb}")
+
+
 def _long(src: _Source, expression: str, d: int, small_only: bool = False) -> None:
     """Write an int: one byte from the table if it is in 0..63, else its varint."""
     n = src.var("n")
@@ -208,7 +225,7 @@ def _write(src: _Source, schema: Any, v: str, d: int) -> None:
         src.add(d, f"if {v}:")
         _long(src, f"len({v})", d + 1)
         src.add(d + 1, f"for {k}, {item} in {v}.items():")
-        _string(src, k, d + 2)
+        _map_key(src, k, d + 2)
         _write(src, schema["values"], item, d + 2)
         src.add(d, "out += SMALL[0]  # the end of the map's blocks")
     elif kind == "double":
