@@ -189,7 +189,9 @@ def _union(src: _Source, branches: list[Any], v: str, d: int) -> None:
     t = src.var("t")
     src.add(d, f"{t} = type({v})")
     keyword = "if"
-    for pytype, (index, kind) in by_type.items():
+    # Exact types exclude each other, so the tests' order is free: text first, as
+    # most of a command's values are strings.
+    for pytype, (index, kind) in sorted(by_type.items(), key=lambda b: b[0] is not str):
         if pytype is int and kind == "double":
             continue  # an int as a double: rare, left to fastavro
         src.add(d, f"{keyword} {t} is {src.const(pytype)}:")
