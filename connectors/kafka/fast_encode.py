@@ -135,6 +135,23 @@ def _string(src: _Source, v: str, d: int, checked: bool = False) -> None:
     src.add(d, f"out += {b}")
 
 
+# Most map keys recur (a command's field names): their written bytes, kept up to here.
+KEYS_REMEMBERED = 1024
+
+
+def _map_key(src: _Source, k: str, d: int) -> None:
+    """A map key, its bytes (length and UTF-8) taken from a table once written."""
+    known, kb, start = src.const({}), src.var("kb"), src.var("s")
+    src.add(d, f"{kb} = {known}.get({k}) if type({k}) is str else None")
+    src.add(d, f"if {kb} is None:")
+    src.add(d + 1, f"{start} = len(out)")
+    _string(src, k, d + 1)
+    src.add(d + 1, f"if len({known}) < {KEYS_REMEMBERED}:")
+    src.add(d + 2, f"{known}[{k}] = bytes(out[{start}:])")
+    src.add(d, "else:")
+    src.add(d + 1, f"out += {kb}")
+
+
 def _long(src: _Source, expression: str, d: int, small_only: bool = False) -> None:
     """Write an int: one byte from the table if it is in 0..63, else its varint."""
     n = src.var("n")
@@ -172,7 +189,9 @@ def _union(src: _Source, branches: list[Any], v: str, d: int) -> None:
     t = src.var("t")
     src.add(d, f"{t} = type({v})")
     keyword = "if"
-    for pytype, (index, kind) in by_type.items():
+    # Exact types exclude each other, so the tests' order is free: text first, as
+    # most of a command's values are strings.
+    for pytype, (index, kind) in sorted(by_type.items(), key=lambda b: b[0] is not str):
         if pytype is int and kind == "double":
             continue  # an int as a double: rare, left to fastavro
         src.add(d, f"{keyword} {t} is {src.const(pytype)}:")
@@ -208,7 +227,7 @@ def _write(src: _Source, schema: Any, v: str, d: int) -> None:
         src.add(d, f"if {v}:")
         _long(src, f"len({v})", d + 1)
         src.add(d + 1, f"for {k}, {item} in {v}.items():")
-        _string(src, k, d + 2)
+        _map_key(src, k, d + 2)
         _write(src, schema["values"], item, d + 2)
         src.add(d, "out += SMALL[0]  # the end of the map's blocks")
     elif kind == "double":

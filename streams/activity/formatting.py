@@ -42,10 +42,15 @@ def call_to_task(
 ) -> FormattedTask:
     """Build the completed Task for a logged Engage dialer call."""
     result = event["call_result"]
-    result_label = _label(CALL_RESULT_LABELS, result, "call_result")
+    result_label = CALL_RESULT_LABELS.get(result) or _label(
+        CALL_RESULT_LABELS, result, "call_result"
+    )
     sentiment = event.get("sentiment")
     sentiment_label = (
-        None if sentiment is None else _label(SENTIMENT_LABELS, sentiment, "sentiment")
+        None
+        if sentiment is None
+        else SENTIMENT_LABELS.get(sentiment)
+        or _label(SENTIMENT_LABELS, sentiment, "sentiment")
     )
     is_conversation = result in CONVERSATION_RESULTS
     lines = []  # the guide's order; a line only where there is a value
@@ -84,7 +89,9 @@ def email_to_task(
 ) -> FormattedTask:
     """Build the completed Task for an event on an email sent from Engage."""
     event_type = event["event_type"]
-    label = _label(EMAIL_EVENT_LABELS, event_type, "event_type")
+    label = EMAIL_EVENT_LABELS.get(event_type) or _label(
+        EMAIL_EVENT_LABELS, event_type, "event_type"
+    )
     link_text = _present(event.get("link_text"))
     if event_type in LINK_TEXT_EVENTS and link_text is not None:
         text: str | None = link_text
@@ -117,6 +124,7 @@ def _present(value: str | None) -> str | None:
 
 
 def _label(labels: Mapping[str, str], symbol: str, field: str) -> str:
+    # Called where `.get` found nothing (or to say so): the labels are never empty.
     try:
         return labels[symbol]
     except KeyError:

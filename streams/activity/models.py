@@ -7,6 +7,7 @@ from datetime import date
 from typing import Final, Literal
 
 from domain.commands import TASK_EXTERNAL_ID, FieldValue
+from ground.frozen import fast_init
 
 TaskKind = Literal["call", "email"]
 TaskSubtype = Literal["Call", "Email"]
@@ -48,6 +49,7 @@ EMAIL_EVENT_LABELS: Final[dict[str, str]] = {
 }
 
 
+@fast_init  # built once per activity
 @dataclass(frozen=True, slots=True)
 class TaskDraft:
     """A completed Salesforce Task, described in domain terms."""
@@ -68,23 +70,31 @@ class TaskDraft:
 
     def to_sobject(self) -> dict[str, FieldValue]:
         """Return the Task's Salesforce fields, leaving out those without a value."""
-        fields: dict[str, FieldValue] = {
-            "Subject": self.subject,
-            "Description": self.description,
-            "Status": self.status,
-            "ActivityDate": self.activity_date.isoformat(),
-            "WhoId": self.who_id,
-            "OwnerId": self.owner_id,
-            "TaskSubtype": self.task_subtype,
-            "CallDisposition": self.call_disposition,
-            "CallType": self.call_type,
-            "CallDurationInSeconds": self.call_duration_seconds,
-            "Engage_Call_Duration_Minutes__c": self.call_duration_minutes,
-            TASK_EXTERNAL_ID_FIELD: self.event_id,
-        }
-        return {name: value for name, value in fields.items() if value is not None}
+        # Built in place, in this order (the command's bytes follow it): on every
+        # activity's path, where a full dict filtered afterwards cost twice as much.
+        fields: dict[str, FieldValue] = {"Subject": self.subject}
+        if self.description is not None:
+            fields["Description"] = self.description
+        fields["Status"] = self.status
+        fields["ActivityDate"] = self.activity_date.isoformat()
+        if self.who_id is not None:
+            fields["WhoId"] = self.who_id
+        if self.owner_id is not None:
+            fields["OwnerId"] = self.owner_id
+        fields["TaskSubtype"] = self.task_subtype
+        if self.call_disposition is not None:
+            fields["CallDisposition"] = self.call_disposition
+        if self.call_type is not None:
+            fields["CallType"] = self.call_type
+        if self.call_duration_seconds is not None:
+            fields["CallDurationInSeconds"] = self.call_duration_seconds
+        if self.call_duration_minutes is not None:
+            fields["Engage_Call_Duration_Minutes__c"] = self.call_duration_minutes
+        fields[TASK_EXTERNAL_ID_FIELD] = self.event_id
+        return fields
 
 
+@fast_init  # built once per activity
 @dataclass(frozen=True, slots=True)
 class FormattedTask:
     """A Task draft and whether a sentiment was left out of it."""

@@ -120,7 +120,7 @@ class ActivityProcessor:
         self, event: dict[str, Any], schema: str, origin: Origin
     ) -> None:
         try:
-            self.route(event, schema, origin.topic)
+            self._route(event, schema, origin.topic)  # `handle` holds the link lock
         except (InvalidEvent, ValueError, KeyError, TypeError) as exc:
             self._dead_letter(origin, exc, "invalid-event")
 
