@@ -21,7 +21,7 @@ from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import DecodeError, Serde
 from connectors.kafka.topics import Topics
 from ground.settings import KafkaSettings, WorkerSettings
-from streams.app import _shorten_fetch_wait, app_options
+from streams.app import _shorten_fetch_wait, app_options, faust_worker
 from streams.batches import BatchLoop
 
 ACTIVITY_INPUTS = "engage.dialer.calls,engage.email.events"
@@ -68,4 +68,5 @@ def build() -> faust.App:
 
 
 if __name__ == "__main__":
-    faust.Worker(build(), loglevel="WARNING", quiet=True).execute_from_commandline()
+    # The worker's own faust Worker (no spinner), as its App settings are.
+    faust_worker(build(), "WARNING").execute_from_commandline()

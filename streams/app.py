@@ -128,6 +128,19 @@ def create_app(kafka: KafkaSettings, worker: WorkerSettings) -> faust.App:
     return app
 
 
+def faust_worker(app: faust.App, loglevel: str) -> faust.Worker:
+    """faust's Worker without its terminal spinner.
+
+    With a log level of WARNING or above, faust keeps a spinner that sets the root
+    logger to DEBUG and spins on every record: each `log.debug` of aiokafka's fetcher
+    then builds a LogRecord, 10-13% of the worker's CPU at 1,000 events/s (py-spy).
+    Without it the root logger stays at `loglevel`.
+    """
+    runner = faust.Worker(app, loglevel=loglevel, quiet=True)
+    runner.spinner = None
+    return runner
+
+
 def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
     """Create missing topics, then run the Faust worker until SIGTERM/SIGINT."""
     from connectors.kafka.lag_metrics import LagCollector
@@ -144,9 +157,7 @@ def run_worker(kafka: KafkaSettings, worker: WorkerSettings) -> None:
         "worker", health, collectors=[LagCollector(kafka, kafka.group("worker"))]
     )
     try:
-        faust.Worker(
-            app, loglevel=worker.loglevel, quiet=True
-        ).execute_from_commandline()
+        faust_worker(app, worker.loglevel).execute_from_commandline()
     finally:
         if server is not None:
             server.stop()
