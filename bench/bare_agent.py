@@ -57,7 +57,10 @@ def build() -> faust.App:
             producer.produce(out, json.dumps({"id": event[ids[origin.topic]]}).encode())
         await producer.flush_async()
 
-    loop = BatchLoop("bare", handle, worker.batch_size, worker.batch_within_ms / 1000)
+    # The activity agent's loop, pipelined as it is.
+    loop = BatchLoop(
+        "bare", handle, worker.batch_size, worker.batch_within_ms / 1000, pipelined=True
+    )
     source = app.topic(*inputs, acks=True)
 
     @app.agent(source, concurrency=1, name="bare")

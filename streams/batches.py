@@ -1,8 +1,9 @@
 """The agents' batch loop: ack a batch only after its work, retry outages, else stop.
 
 faust's `take_events` acks every event of a batch in a `finally` around its `yield`,
-so a batch whose work raised was acknowledged anyway (and lost). `noack_take` yields
-the same batches and acks nothing; this loop acks each event after `handle` returned.
+so a batch whose work raised was acknowledged anyway (and lost). `take_batches`
+(streams/take.py) yields batches and acks nothing; this loop acks each event after
+`handle` returned.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import faust
@@ -22,6 +23,7 @@ from connectors.kafka.clients import DeliveryFailed
 from connectors.kafka.deadletter import Origin
 from connectors.kafka.serde import RegistryUnavailable
 from connectors.salesforce.pacing import Backoff
+from streams.take import WindowStats, take_batches
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,12 @@ class BatchLoop:
         name: the agent's name, for logs and health.
         handle: the batch's work; it returns once every output is acknowledged.
         batch_size: most events per batch.
-        within: seconds to wait for a batch to fill.
+        within: seconds a batch stays open after its first event (unless full).
+        pipelined: the next batch's work may start while this batch's outputs are
+            still on their way to Kafka (at most two batches at once). Each batch is
+            still acked only after its own outputs were acknowledged, and batches are
+            acked in order. Only for a `handle` that produces everything before its
+            first `await` and keeps no state between batches (the activity agent).
     """
 
     name: str
@@ -84,17 +91,41 @@ class BatchLoop:
     state: State = "waiting"
     failure: str | None = None
     retries: int = 0
+    pipelined: bool = False
+    window: WindowStats = field(default_factory=WindowStats)
 
     async def run(self, stream: faust.StreamT) -> None:
         """Take batches until the worker stops; each one is acked after its work."""
         LOOPS[self.name] = self
         self.state = "running"
-        # faust's StreamT stub lacks noack_take; the Stream it gets has it.
-        batches = stream.noack_take(self.batch_size, self.within)  # type: ignore[attr-defined]
+        batches = take_batches(stream, self.batch_size, self.within, self.window)
+        previous: asyncio.Future[None] | None = None
         async for events in batches:
-            await self._until_done([origin_of(e) for e in events])
-            for event in events:
-                await stream.ack(event)
+            if not self.pipelined:
+                await self._done_then_ack(stream, events, None)
+                continue
+            # This batch's outputs go out now (handle produces before it awaits);
+            # its acks wait for them and for the batch before it.
+            current = asyncio.ensure_future(
+                self._done_then_ack(stream, events, previous)
+            )
+            if previous is not None:
+                await previous  # at most two batches at once
+            previous = current
+        if previous is not None:
+            await previous
+
+    async def _done_then_ack(
+        self,
+        stream: faust.StreamT,
+        events: list[Any],
+        before: asyncio.Future[None] | None,
+    ) -> None:
+        await self._until_done([origin_of(e) for e in events])
+        if before is not None:
+            await before  # acks in batch order
+        for event in events:
+            await stream.ack(event)
 
     async def _until_done(self, batch: list[Origin]) -> None:
         backoff = Backoff(cap=BACKOFF_CAP_SECONDS)

@@ -26,3 +26,18 @@ def wait_until(
     raise AssertionError(
         f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})"
     )
+
+
+ASYNC_DEADLINE = 10.0
+
+
+async def until(check: Callable[[], object], what: str) -> None:
+    """In a coroutine: return once `check()` is truthy, else fail after 10 s."""
+    import asyncio
+
+    timeout = ASYNC_DEADLINE
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.005)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -104,20 +105,34 @@ class DeliveryFailed(RuntimeError):
 
 
 class _Scope:
-    """Deliveries of one caller: records in flight and the failures reported."""
+    """Deliveries of one caller: records produced and the reports come back.
 
-    def __init__(self, lock: threading.Lock) -> None:
-        self.pending = 0
-        self.errors: list[str] = []
-        self._lock = lock
+    No lock per record: only the owning task or thread counts `produced`, and a
+    delivery report (run in whichever thread polls librdkafka) only appends to a
+    deque, which is atomic. Two threads taking one lock per record (the event
+    loop producing a batch while an executor thread flushes the one before)
+    made them hand the GIL back and forth.
+    """
+
+    def __init__(self) -> None:
+        self.produced = 0
+        self.reports: deque[str | None] = deque()  # None, or what failed
+
+    @property
+    def pending(self) -> int:
+        return self.produced - len(self.reports)
 
     def report(self, err: KafkaError | None, msg: Message) -> None:
         """The delivery report of one record (one bound method per caller, not a
         closure per record: produce is on every event's path)."""
-        with self._lock:
-            self.pending -= 1
-            if err is not None:
-                self.errors.append(f"{msg.topic()}: {err}")
+        self.reports.append(None if err is None else f"{msg.topic()}: {err}")
+
+    def settle(self) -> tuple[int, list[str]]:
+        """Forget the records reported so far: (still pending, their errors)."""
+        taken = len(self.reports)
+        errors = [r for r in (self.reports.popleft() for _ in range(taken)) if r]
+        self.produced -= taken
+        return max(0, self.produced), errors
 
 
 def _caller() -> tuple[str, int]:
@@ -148,17 +163,21 @@ class AckingProducer:
     def __init__(self, settings: KafkaSettings, **overrides: Any) -> None:
         self._producer = producer(settings, **overrides)
         self._scopes: dict[tuple[str, int], _Scope] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # for the scopes' table, not per record
 
     @property
     def pending(self) -> int:
         """Records in flight, of every caller."""
         with self._lock:
-            return sum(s.pending for s in self._scopes.values())
+            scopes = list(self._scopes.values())
+        return sum(s.pending for s in scopes)
 
     def _scope(self, caller: tuple[str, int]) -> _Scope:
-        with self._lock:
-            return self._scopes.setdefault(caller, _Scope(self._lock))
+        scope = self._scopes.get(caller)
+        if scope is None:
+            with self._lock:
+                scope = self._scopes.setdefault(caller, _Scope())
+        return scope
 
     def produce(
         self,
@@ -169,12 +188,8 @@ class AckingProducer:
         timestamp_ms: int = 0,
         partition: int | None = None,
     ) -> None:
-        caller = _caller()
-        with self._lock:  # counted before it can be reported
-            scope = self._scopes.get(caller)
-            if scope is None:
-                scope = self._scopes[caller] = _Scope(self._lock)
-            scope.pending += 1
+        scope = self._scope(_caller())
+        scope.produced += 1  # counted before it can be reported
         try:
             while True:
                 try:
@@ -193,8 +208,7 @@ class AckingProducer:
                 except BufferError:
                     self._producer.poll(0.05)
         except BaseException:
-            with self._lock:
-                scope.pending -= 1  # never queued: nothing will report it
+            scope.produced -= 1  # never queued: nothing will report it
             raise
         self._producer.poll(0)
 
@@ -210,27 +224,39 @@ class AckingProducer:
     def _flush_scope(self, caller: tuple[str, int], timeout: float) -> None:
         scope = self._scope(caller)
         deadline = time.monotonic() + timeout
-        # flush() sends what lingers and serves delivery reports (anyone's).
-        self._producer.flush(min(timeout, 0.05))
-        while True:
+        # flush() sends what lingers and serves delivery reports (anyone's). Short
+        # calls: another task may keep the queue from emptying (the pipelined
+        # activity agent producing its next batch) while this scope is done.
+        while scope.pending > 0 and time.monotonic() < deadline:
+            self._producer.flush(min(0.02, max(0.0, deadline - time.monotonic())))
+        self._settle(caller, scope)
+
+    def _settle(self, caller: tuple[str, int], scope: _Scope) -> None:
+        remaining, errors = scope.settle()
+        if remaining == 0:
             with self._lock:
-                pending = scope.pending
-            if pending <= 0 or time.monotonic() >= deadline:
-                break
-            self._producer.flush(min(0.1, max(0.0, deadline - time.monotonic())))
-        with self._lock:
-            errors, scope.errors = scope.errors, []
-            remaining = max(0, scope.pending)
-            if remaining == 0:
-                self._scopes.pop(caller, None)  # tasks and threads come and go
+                if self._scopes.get(caller) is scope:
+                    del self._scopes[caller]  # tasks and threads come and go
         if remaining or errors:
             raise DeliveryFailed(
                 f"{remaining} record(s) unacknowledged, errors: {errors[:3]}"
             )
 
     async def flush_async(self, wait_seconds: float = 60.0) -> None:
-        """`flush` for the calling task, waited on in an executor thread."""
+        """`flush` for the calling task, waited on in the event loop.
+
+        Delivery reports are served here (and by every `produce`) in the loop's own
+        thread: an executor thread serving them while the loop works on the next
+        batch made the two threads trade the GIL for every report.
+        """
         caller = _caller()
-        await asyncio.get_running_loop().run_in_executor(
-            None, self._flush_scope, caller, wait_seconds
-        )
+        scope = self._scope(caller)
+        deadline = time.monotonic() + wait_seconds
+        pause = 0.001
+        while scope.pending > 0 and time.monotonic() < deadline:
+            self._producer.poll(0)
+            if scope.pending <= 0:
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.01)
+        self._settle(caller, scope)

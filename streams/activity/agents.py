@@ -25,8 +25,14 @@ def register(
     within = settings.batch_within_ms / 1000
 
     # concurrency=1: faust-streaming #606 commits past in-flight events if it is higher.
+    # Pipelined: a batch's work overlaps the previous batch's wait for Kafka's acks
+    # (`handle` produces everything before it awaits); each is acked after its own.
     loop = BatchLoop(
-        "activities_to_task_commands", processor.handle, settings.batch_size, within
+        "activities_to_task_commands",
+        processor.handle,
+        settings.batch_size,
+        within,
+        pipelined=True,
     )
 
     @app.agent(source, concurrency=1, name="activities_to_task_commands")

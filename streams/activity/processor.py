@@ -84,7 +84,10 @@ class ActivityProcessor:
 
         Safe to redo after it raised: nothing it remembers skips an output on replay.
         """
-        self._batch_copies = []
+        # This batch's own list: with the agent's loop pipelined, the next batch
+        # starts (and resets `_batch_copies`) while this one's outputs are in flight.
+        copies: list[str] = []
+        self._batch_copies = copies
         try:
             # "Look up, then park" never interleaves with "link, then release": one
             # lock for the batch (re-entered by `route`), not one per event.
@@ -97,7 +100,7 @@ class ActivityProcessor:
             await self.producer.flush_async()
         except BaseException:
             # Copy requests of a batch that is redone must go out again.
-            for ecid in self._batch_copies:
+            for ecid in copies:
                 self._copies_requested.pop(ecid, None)
             raise
 

@@ -4,6 +4,7 @@ letters, with no broker."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -95,6 +96,62 @@ async def test_a_batch_redone_after_no_acknowledgement_asks_for_the_copy_again()
         await processor.handle(batch)
     await processor.handle(batch)
     assert len(_commands(producer, "MATCH")) == 2  # once per attempt: none lost
+
+
+class GatedFlushes(RecordingProducer):
+    """Each flush waits for its gate; the first one then fails (no acknowledgement)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[asyncio.Event] = []
+        self.failures = 1
+        self._waiting = asyncio.Condition()
+
+    async def waiting(self, n: int) -> None:
+        """Until `n` flushes in all have begun (each batch produced all it had)."""
+        async with self._waiting:
+            await asyncio.wait_for(
+                self._waiting.wait_for(lambda: len(self.gates) >= n), 10
+            )
+
+    async def flush_async(self, wait_seconds: float = 60.0) -> None:
+        gate = asyncio.Event()
+        async with self._waiting:
+            self.gates.append(gate)
+            self._waiting.notify_all()
+        await gate.wait()
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("no acknowledgement")
+
+
+async def test_overlapping_batches_each_forget_only_their_own_copy_requests() -> None:
+    # The agent's loop is pipelined: batch 2 runs while batch 1 waits for Kafka.
+    producer = GatedFlushes()
+    processor, _, _ = _processor(producer)
+    first = asyncio.ensure_future(
+        processor.handle([_call("ec-one", "003000000000001BBB")])
+    )
+    second = asyncio.ensure_future(
+        processor.handle([_call("ec-two", "003000000000002BBB")])
+    )
+    await producer.waiting(2)  # both batches produced and now wait
+    producer.gates[0].set()
+    with pytest.raises(ConnectionError):
+        await first
+    producer.gates[1].set()
+    await second
+    # Batch 1 is redone: its copy is asked for again; batch 2's is not.
+    both = [
+        _call("ec-one", "003000000000001BBB"),
+        _call("ec-two", "003000000000002BBB", 1),
+    ]
+    redo = asyncio.ensure_future(processor.handle(both))
+    await producer.waiting(3)
+    producer.gates[2].set()
+    await redo
+    reads = [r["engage_contact_id"] for r in _commands(producer, "MATCH")]
+    assert sorted(reads) == ["ec-one", "ec-one", "ec-two"]
 
 
 async def test_unlinked_contacts_park_and_bad_events_dead_letter() -> None:
