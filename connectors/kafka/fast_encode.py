@@ -179,6 +179,17 @@ def _scalar(src: _Source, kind: str, v: str, d: int, checked: bool) -> None:
         _string(src, v, d, checked)
 
 
+def _union_string(src: _Source, index: bytes, v: str, d: int) -> None:
+    """A union's string branch: its index and a short length in one table entry."""
+    prefixed = src.const(tuple(index + SMALL[n] for n in range(64)))
+    b, n = src.var("b"), src.var("n")
+    src.add(d, f"{b} = {v}.encode()")
+    src.add(d, f"{n} = len({b})")
+    long = f"{src.const(index)} + _varint({n})"
+    src.add(d, f"out += {prefixed}[{n}] if {n} < 64 else {long}")
+    src.add(d, f"out += {b}")
+
+
 def _union(src: _Source, branches: list[Any], v: str, d: int) -> None:
     by_type: dict[type, tuple[int, str]] = {}
     for index, kind in enumerate(_kind(b) for b in branches):
@@ -195,8 +206,11 @@ def _union(src: _Source, branches: list[Any], v: str, d: int) -> None:
         if pytype is int and kind == "double":
             continue  # an int as a double: rare, left to fastavro
         src.add(d, f"{keyword} {t} is {src.const(pytype)}:")
-        src.add(d + 1, f"out += {src.const(_varint(index))}")
-        _scalar(src, kind, v, d + 1, checked=True)
+        if kind == "string":
+            _union_string(src, _varint(index), v, d + 1)
+        else:
+            src.add(d + 1, f"out += {src.const(_varint(index))}")
+            _scalar(src, kind, v, d + 1, checked=True)
         keyword = "elif"
     src.add(d, "else: raise Slow  # tuple notation, subclasses, what fastavro coerces")
 
