@@ -243,10 +243,11 @@ class KafkaPublisher:
         self._links = topics.links.name
 
     def result(self, result: dict[str, Any]) -> None:
-        value, key = self._serde.encode("WriteResult", result), result["event_id"]
-        self._producer.produce(self._results, value, key=key.encode())
+        value = self._serde.encode("WriteResult", result)
+        key = result["event_id"].encode()
+        self._producer.produce(self._results, value, key=key)
         if is_link_report(result):
-            self._producer.produce(self._links, value, key=key.encode())
+            self._producer.produce(self._links, value, key=key)
 
     def dead_letter(
         self, origin: Origin, error: BaseException | str, reason: str
