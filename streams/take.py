@@ -23,7 +23,7 @@ from typing import Any
 
 
 class WindowStats:
-    """How often a take waited (for tests and health: an idle take waits once)."""
+    """How often a take waited and yielded (tests read it: an idle take waits once)."""
 
     def __init__(self) -> None:
         self.waits = 0
