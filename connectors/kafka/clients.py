@@ -110,8 +110,8 @@ class _Scope:
     No lock per record: only the owning task or thread counts `produced`, and a
     delivery report (run in whichever thread polls librdkafka) only appends to a
     deque, which is atomic. Two threads taking one lock per record (the event
-    loop producing a batch while an executor thread flushes the one before)
-    made them hand the GIL back and forth.
+    loop producing while another thread flushes) made them hand the GIL back
+    and forth.
     """
 
     def __init__(self) -> None:
@@ -138,9 +138,9 @@ class _Scope:
 def _caller() -> tuple[str, int]:
     """Who is producing: the running asyncio task, else the thread.
 
-    Agents share a producer: the activity agent's task in the event loop, the
-    contacts agents in executor threads, the results agent releasing parked
-    activities. Each one's flush must prove its own records, not another's.
+    Agents share a producer: each agent's task in the event loop, start-up's
+    release of held activities in an executor thread. Each one's flush must
+    prove its own records, not another's.
     """
     try:
         task = asyncio.current_task()

@@ -207,10 +207,10 @@ class Codec:
     def encode(self, record: Mapping[str, Any]) -> bytes:
         header = self._header or self._framing()
         if self._fast is not None:
-            out = bytearray(header)
+            parts = [header]
             try:
-                self._fast(out, record)
-                return bytes(out)
+                self._fast(parts.append, record)
+                return b"".join(parts)
             except Exception:  # noqa: S110 - Slow, or any doubt: fastavro decides
                 pass
         buf = BytesIO()
