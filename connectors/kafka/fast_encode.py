@@ -143,14 +143,12 @@ KEYS_REMEMBERED = 1024
 
 def _map_key(src: _Source, k: str, d: int) -> None:
     """A map key, its bytes (length and UTF-8) taken from a table once written."""
-    known, kb = src.const({}), src.var("kb")
-    src.add(d, f"{kb} = {known}.get({k}) if type({k}) is str else None")
+    known, kb, b = src.const({}), src.var("kb"), src.var("b")
+    src.add(d, f"if type({k}) is not str: raise Slow")
+    src.add(d, f"{kb} = {known}.get({k})")
     src.add(d, f"if {kb} is None:")
-    src.add(d + 1, f"if type({k}) is not str: raise Slow")
-    b, n = src.var("b"), src.var("n")
     src.add(d + 1, f"{b} = {k}.encode()")
-    src.add(d + 1, f"{n} = len({b})")
-    src.add(d + 1, f"{kb} = (SMALL[{n}] if {n} < 64 else _varint({n})) + {b}")
+    src.add(d + 1, f"{kb} = {_int_bytes(src, f'len({b})', d + 1, True)} + {b}")
     src.add(d + 1, f"if len({known}) < {KEYS_REMEMBERED}:")
     src.add(d + 2, f"{known}[{k}] = {kb}")
     src.add(d, f"put({kb})")
@@ -158,10 +156,15 @@ def _map_key(src: _Source, k: str, d: int) -> None:
 
 def _long(src: _Source, expression: str, d: int, small_only: bool = False) -> None:
     """Write an int: one byte from the table if it is in 0..63, else its varint."""
+    src.add(d, f"put({_int_bytes(src, expression, d, small_only)})")
+
+
+def _int_bytes(src: _Source, expression: str, d: int, small_only: bool) -> str:
+    """An expression for an int's bytes (`expression` evaluated once, here)."""
     n = src.var("n")
     src.add(d, f"{n} = {expression}")
     low = "" if small_only else f"0 <= {n} and "
-    src.add(d, f"put(SMALL[{n}] if {low}{n} < 64 else _varint({n}))")
+    return f"(SMALL[{n}] if {low}{n} < 64 else _varint({n}))"
 
 
 def _scalar(src: _Source, kind: str, v: str, d: int, checked: bool) -> None:
